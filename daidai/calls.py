@@ -1,0 +1,366 @@
+"""Calling predictors and artifacts: generated fast wrappers and the general slow path.
+
+A warm predictor call must cost little more than a plain call, so each predictor gets a wrapper
+generated with its exact parameter list (the technique attrs uses for ``__init__``). The wrapper
+looks up the serving manager and that manager's tuple of already-resolved injected values, then
+calls the user's function directly. Anything unusual (an injected parameter passed by the caller,
+a missing input, a cold manager, call-scoped artifacts, a predictor that calls other predictors)
+takes :func:`call_predictor`, which plans, builds and refills the warm cache.
+
+Generated code needs the parsed signature, which may only be available at first call (hints
+naming later definitions). Until then the wrapper runs a stub that generates the real code and
+swaps it into the *same* function object (``__code__``/``__defaults__``), so references users
+already hold keep working and get fast.
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from daidai.component import Component, component_of
+from daidai.errors import TeardownError, WrongAnnotation
+from daidai.manager import _call_frame, _current, _Process, current_manager
+from daidai.resolve import CallFrame, Planner, plan_dependencies, realize_async, realize_sync
+from daidai.store import MISSING
+
+NOT_GIVEN: Any = type("NotGiven", (), {"__repr__": lambda self: "<injected>", "__slots__": ()})()
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>", "__slots__": ()})()
+
+_PREFIX = "_daidai_"
+
+
+# ------------------------------------------------------------------------------ predictor wrappers
+def make_predictor_wrapper(component: Component) -> Callable[..., Any]:
+    """Create the function users call. Specialized now if the signature parses, else later."""
+    namespace: dict[str, Any] = {
+        f"{_PREFIX}c": component,
+        f"{_PREFIX}get": _current.get,
+        f"{_PREFIX}process": _Process,
+        f"{_PREFIX}fn": component.fn,
+        f"{_PREFIX}slow": call_predictor,
+        f"{_PREFIX}aslow": acall_predictor,
+        f"{_PREFIX}first": _specialize_then_call,
+        "__builtins__": __builtins__,
+    }
+    keyword = "async def" if component.is_async else "def"
+    awaiting = "await " if component.is_async else ""
+    source = (
+        f"{keyword} {_safe_name(component)}(*args, **kwargs):\n"
+        f"    return {awaiting}{_PREFIX}first({_PREFIX}c, args, kwargs)\n"
+    )
+    exec(compile(source, f"<daidai wrapper of {component.id}>", "exec"), namespace)
+    wrapper: Callable[..., Any] = namespace[_safe_name(component)]
+    namespace[f"{_PREFIX}self"] = wrapper
+    return wrapper
+
+
+def specialize(component: Component) -> None:
+    """Replace the wrapper's code by code generated for the parsed signature."""
+    wrapper = component.wrapper
+    namespace = wrapper.__globals__
+    spec = component.spec
+    params = list(spec.signature.parameters.values())
+    if any(p.name.startswith(_PREFIX) for p in params):
+        raise WrongAnnotation(
+            f"{component.label}: parameter names starting with {_PREFIX!r} are reserved"
+        )
+    injected = [d.param for d in spec.dependencies]
+    header, call, arguments, checks = [], [], [], []
+    needs_default = False
+    keyword_only_started = False
+    for index, param in enumerate(params):
+        name = param.name
+        if param.kind is param.VAR_POSITIONAL:
+            header.append(f"*{name}")
+            call.append(f"*{name}")
+            keyword_only_started = True
+        elif param.kind is param.VAR_KEYWORD:
+            header.append(f"**{name}")
+            call.append(f"**{name}")
+        else:
+            if param.kind is param.KEYWORD_ONLY and not keyword_only_started:
+                header.append("*")
+                keyword_only_started = True
+            if name in injected:
+                default = f"{_PREFIX}not_given"
+                checks.append(f"{name} is {_PREFIX}not_given")
+                value = f"{_PREFIX}v[{injected.index(name)}]"
+                needs_default = param.kind is not param.KEYWORD_ONLY or needs_default
+            elif param.default is not param.empty:
+                namespace[f"{_PREFIX}d{index}"] = param.default
+                default = f"{_PREFIX}d{index}"
+                value = name
+                needs_default = param.kind is not param.KEYWORD_ONLY or needs_default
+            elif needs_default and param.kind is not param.KEYWORD_ONLY:
+                default = f"{_PREFIX}required"
+                checks.append(f"{name} is not {_PREFIX}required")
+                value = name
+            else:
+                default = None
+                value = name
+            header.append(name if default is None else f"{name}={default}")
+            if param.kind is param.POSITIONAL_ONLY:
+                if index + 1 == len(params) or params[index + 1].kind is not param.POSITIONAL_ONLY:
+                    header.append("/")
+            call.append(f"{name}={value}" if param.kind is param.KEYWORD_ONLY else value)
+        arguments.append(f"{name!r}: {name}")
+    namespace[f"{_PREFIX}not_given"] = NOT_GIVEN
+    namespace[f"{_PREFIX}required"] = REQUIRED
+    condition = " and ".join(["_daidai_m is not None", *checks])
+    keyword = "async def" if component.is_async else "def"
+    awaiting = "await " if component.is_async else ""
+    slow = f"{_PREFIX}aslow" if component.is_async else f"{_PREFIX}slow"
+    source = (
+        f"{keyword} {_safe_name(component)}({', '.join(header)}):\n"
+        f"    _daidai_m = {_PREFIX}get(None)\n"
+        f"    if _daidai_m is None:\n"
+        f"        _daidai_m = {_PREFIX}process.latest\n"
+        f"    if {condition}:\n"
+        f"        {_PREFIX}v = _daidai_m._warm.get({_PREFIX}c)\n"
+        f"        if {_PREFIX}v is not None:\n"
+        f"            return {awaiting}{_PREFIX}fn({', '.join(call)})\n"
+        f"    return {awaiting}{slow}({_PREFIX}c, {{{', '.join(arguments)}}})\n"
+    )
+    scratch = dict(namespace)
+    exec(compile(source, f"<daidai wrapper of {component.id}>", "exec"), scratch)
+    generated = scratch[_safe_name(component)]
+    namespace.update({k: v for k, v in scratch.items() if k.startswith(_PREFIX)})
+    wrapper.__defaults__ = generated.__defaults__
+    wrapper.__kwdefaults__ = generated.__kwdefaults__
+    wrapper.__code__ = generated.__code__
+
+
+def _safe_name(component: Component) -> str:
+    name = component.fn.__name__
+    return name if name.isidentifier() and not name.startswith(_PREFIX) else "predictor"
+
+
+def _specialize_then_call(component: Component, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    specialize(component)
+    return component.wrapper(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------------- slow path
+def call_predictor(component: Component, arguments: dict[str, Any]) -> Any:
+    """Resolve what the warm path could not, run the predictor, refill the warm cache."""
+    given = _check_arguments(component, arguments)
+    with _CallScope(component) as scope:
+        arguments.update(_resolve(component, given, scope.frame))
+        return _invoke(component, arguments)
+
+
+async def acall_predictor(component: Component, arguments: dict[str, Any]) -> Any:
+    """The async twin of :func:`call_predictor`: async artifacts are awaited on this loop."""
+    given = _check_arguments(component, arguments)
+    async with _CallScope(component) as scope:
+        arguments.update(await _aresolve(component, given, scope.frame))
+        return await _invoke(component, arguments)
+
+
+def _check_arguments(component: Component, arguments: dict[str, Any]) -> frozenset[str]:
+    missing = [name for name, value in arguments.items() if value is REQUIRED]
+    if missing:
+        raise TypeError(
+            f"{component.name}() missing required argument(s): {', '.join(map(repr, missing))}"
+        )
+    return frozenset(p for p in component.spec.dependency_params if arguments[p] is not NOT_GIVEN)
+
+
+def _resolve(component: Component, given: frozenset[str], frame: CallFrame) -> dict[str, Any]:
+    manager = current_manager()
+    if not given:
+        cached = manager._warm_framed.get(component)
+        if cached is not None:
+            return dict(cached)
+    planner = Planner(manager, frame)
+    values = {
+        param: realize_sync(plan, component.name)
+        for param, plan in plan_dependencies(planner, component, given)
+    }
+    if not given:
+        _remember(manager, component, planner, values)
+    return values
+
+
+async def _aresolve(component: Component, given: frozenset[str], frame: CallFrame) -> dict[str, Any]:
+    manager = current_manager()
+    if not given:
+        cached = manager._warm_framed.get(component)
+        if cached is not None:
+            return dict(cached)
+    planner = Planner(manager, frame)
+    values = {
+        param: await realize_async(plan)
+        for param, plan in plan_dependencies(planner, component, given)
+    }
+    if not given:
+        _remember(manager, component, planner, values)
+    return values
+
+
+def _remember(manager: Any, component: Component, planner: Planner, values: dict[str, Any]) -> None:
+    """Cache resolved values unless they are call-scoped (they die with this call)."""
+    if planner.uses_call_scope or manager.closed:
+        return
+    manager._warm_framed[component] = tuple(values.items())
+    if not calls_predictors(component):
+        manager._warm[component] = tuple(values[d.param] for d in component.spec.dependencies)
+
+
+def _invoke(component: Component, arguments: dict[str, Any]) -> Any:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for param in component.spec.signature.parameters.values():
+        value = arguments[param.name]
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            args.append(value)
+        elif param.kind is param.VAR_POSITIONAL:
+            args.extend(value)
+        elif param.kind is param.KEYWORD_ONLY:
+            kwargs[param.name] = value
+        else:
+            kwargs.update(value)
+    return component.fn(*args, **kwargs)
+
+
+class _CallScope:
+    """Marks the outermost predictor call; tears down its call-scoped artifacts at the end."""
+
+    __slots__ = ("frame", "owner", "token")
+
+    def __init__(self, component: Component) -> None:
+        existing = _call_frame.get()
+        self.owner = existing is None
+        self.frame = CallFrame(component.name) if existing is None else existing
+
+    def __enter__(self) -> _CallScope:
+        if self.owner:
+            self.token = _call_frame.set(self.frame)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self.owner:
+            _call_frame.reset(self.token)
+            if self.frame.store is not None:
+                _report(self.frame.store.close(), exc, self.frame.label)
+
+    async def __aenter__(self) -> _CallScope:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self.owner:
+            _call_frame.reset(self.token)
+            if self.frame.store is not None:
+                _report(await self.frame.store.aclose(), exc, self.frame.label)
+
+
+def _report(errors: list[BaseException], exc: BaseException | None, label: str) -> None:
+    if not errors:
+        return
+    group = TeardownError(f"{len(errors)} call-scoped teardown(s) failed after {label}()", errors)
+    if exc is None:
+        raise group
+    for error in errors:
+        exc.add_note(f"daidai: teardown also failed: {type(error).__name__}: {error}")
+
+
+# ---------------------------------------------------------------------- predictors calling others
+_calls_predictors: dict[Component, bool] = {}
+
+
+def calls_predictors(component: Component) -> bool:
+    """Whether ``component`` injects or (judging by its code's global names) calls predictors.
+
+    Such a predictor must always open a call frame, so that the predictors it calls share its
+    call-scoped artifacts; it therefore skips the frameless warm path.
+    """
+    known = _calls_predictors.get(component)
+    if known is None:
+        known = any(d.target.kind == "predictor" for d in component.spec.dependencies) or any(
+            (other := component_of(value)) is not None and other.kind == "predictor"
+            for value in _referenced_values(component.fn)
+        )
+        _calls_predictors[component] = known
+    return known
+
+
+def _referenced_values(fn: Any) -> Iterator[Any]:
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    globals_ = getattr(fn, "__globals__", {})
+    for name in _global_names(code):
+        if name in globals_:
+            yield globals_[name]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            yield cell.cell_contents
+        except ValueError:
+            continue
+
+
+def _global_names(code: types.CodeType) -> Iterator[str]:
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(instruction.argval, str):
+            yield instruction.argval
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _global_names(const)
+
+
+# ------------------------------------------------------------------------------ artifact wrappers
+def make_artifact_wrapper(component: Component) -> Callable[..., Any]:
+    """``model()`` returns the instance in the serving manager; keywords configure it."""
+    if component.is_async:
+
+        async def async_artifact(*args: Any, **config: Any) -> Any:
+            _no_positional(component, args)
+            return await aload_artifact(component, config)
+
+        return async_artifact
+
+    def artifact(*args: Any, **config: Any) -> Any:
+        if not config and not args:
+            manager = _current.get(None) or _Process.latest
+            if manager is not None:
+                value = manager._warm_artifacts.get(component, MISSING)
+                if value is not MISSING:
+                    return value
+        _no_positional(component, args)
+        return load_artifact(component, config)
+
+    return artifact
+
+
+def _no_positional(component: Component, args: tuple[Any, ...]) -> None:
+    if args:
+        raise TypeError(
+            f"{component.name}() takes configuration as keyword arguments only, e.g. "
+            f"{component.name}(size='xl'); got {len(args)} positional argument(s)"
+        )
+
+
+def load_artifact(component: Component, config: dict[str, Any]) -> Any:
+    manager = current_manager()
+    planner = Planner(manager, _call_frame.get())
+    plan = planner.reference(
+        component, annotation_config={}, direct_config=config, dependent=None, chain=()
+    )
+    value = realize_sync(plan, component.name)
+    if not config and not planner.uses_call_scope and not manager.closed:
+        manager._warm_artifacts[component] = value
+    return value
+
+
+async def aload_artifact(component: Component, config: dict[str, Any]) -> Any:
+    manager = current_manager()
+    planner = Planner(manager, _call_frame.get())
+    plan = planner.reference(
+        component, annotation_config={}, direct_config=config, dependent=None, chain=()
+    )
+    return await realize_async(plan)

@@ -1,0 +1,153 @@
+"""Instances of one lifetime and the finalizers that end them.
+
+A store belongs to a manager (``namespace`` and ``session`` artifacts) or to one outermost
+predictor call (``call`` artifacts). It guarantees that concurrent first use of an instance
+builds it once: the first caller *claims* the key and builds; everyone else waits on the claim's
+future. There is one small mutex per store, held only for dictionary updates, never while
+building, so two different artifacts build in parallel.
+
+Teardown is one stack: finalizers run in reverse build order, so a dependent (built after what
+it depends on) is torn down first. Every finalizer runs even when one fails; the failures are
+returned together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+import attrs
+
+from daidai import aio
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
+
+
+@attrs.define(slots=True)
+class Finalizer:
+    """Ends one instance: a plain callable, or a coroutine factory bound to the loop it needs."""
+
+    label: str
+    sync: Callable[[], None] | None = None
+    async_: Callable[[], Awaitable[None]] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+@attrs.define(slots=True, eq=False)
+class Claim:
+    """The right to build ``key``; others wait on ``future``. ``thread`` detects self-waits."""
+
+    key: Hashable
+    future: concurrent.futures.Future[Any]
+    thread: int
+
+
+class Store:
+    """Instances keyed by identity, the claims being built, and the teardown stack."""
+
+    __slots__ = ("_claims", "_finalizers", "_instances", "_mutex", "closed", "depth", "label")
+
+    def __init__(self, label: str, depth: int) -> None:
+        self.label = label
+        self.depth = depth
+        self.closed = False
+        self._instances: dict[Hashable, Any] = {}
+        self._claims: dict[Hashable, Claim] = {}
+        self._finalizers: list[Finalizer] = []
+        self._mutex = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The instance for ``key``, or :data:`MISSING`."""
+        return self._instances.get(key, MISSING)
+
+    def claim(self, key: Hashable) -> tuple[Any, Claim | None, bool]:
+        """Return ``(instance, None, False)`` if built, ``(MISSING, claim, True)`` if the caller
+        must build it, or ``(MISSING, claim, False)`` if another caller is building it."""
+        with self._mutex:
+            value = self._instances.get(key, MISSING)
+            if value is not MISSING:
+                return value, None, False
+            if self.closed:
+                raise RuntimeError(f"{self.label} is closed")
+            existing = self._claims.get(key)
+            if existing is not None:
+                return MISSING, existing, False
+            claim = Claim(key, concurrent.futures.Future(), threading.get_ident())
+            self._claims[key] = claim
+            return MISSING, claim, True
+
+    def publish(self, claim: Claim, value: Any, finalizer: Finalizer | None) -> None:
+        """Store a built instance and wake whoever waits for it."""
+        with self._mutex:
+            self._instances[claim.key] = value
+            if finalizer is not None:
+                self._finalizers.append(finalizer)
+            del self._claims[claim.key]
+        claim.future.set_result(value)
+
+    def abandon(self, claim: Claim, error: BaseException) -> None:
+        """The build failed: waiters get ``error``; the next caller tries again."""
+        with self._mutex:
+            self._claims.pop(claim.key, None)
+        claim.future.set_exception(error)
+
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    def close(self) -> list[BaseException]:
+        """Run every finalizer, newest first; return the errors instead of stopping at one."""
+        with self._mutex:
+            self.closed = True
+            finalizers, self._finalizers = self._finalizers, []
+            self._instances.clear()
+        errors: list[BaseException] = []
+        for finalizer in reversed(finalizers):
+            try:
+                _run_sync(finalizer)
+            except Exception as exc:
+                exc.add_note(f"while tearing down {finalizer.label}")
+                errors.append(exc)
+        return errors
+
+    async def aclose(self) -> list[BaseException]:
+        """Like :meth:`close`, awaiting async finalizers that belong to the running loop."""
+        with self._mutex:
+            self.closed = True
+            finalizers, self._finalizers = self._finalizers, []
+            self._instances.clear()
+        errors: list[BaseException] = []
+        loop = asyncio.get_running_loop()
+        for finalizer in reversed(finalizers):
+            try:
+                if finalizer.async_ is not None and finalizer.loop is loop:
+                    await finalizer.async_()
+                else:
+                    _run_sync(finalizer)
+            except Exception as exc:
+                exc.add_note(f"while tearing down {finalizer.label}")
+                errors.append(exc)
+        return errors
+
+
+def _run_sync(finalizer: Finalizer) -> None:
+    if finalizer.sync is not None:
+        finalizer.sync()
+        return
+    assert finalizer.async_ is not None
+    loop = finalizer.loop
+    if loop is not None and not loop.is_closed() and loop.is_running():
+        if aio.running_loop() is loop:
+            raise RuntimeError(
+                "an async teardown cannot run synchronously on its own event loop; "
+                "close the manager with `async with` or `await manager.aclose()`"
+            )
+        asyncio.run_coroutine_threadsafe(_as_coroutine(finalizer.async_), loop).result()
+    else:
+        aio.run_sync(_as_coroutine(finalizer.async_))
+
+
+async def _as_coroutine(factory: Callable[[], Awaitable[None]]) -> None:
+    await factory()
