@@ -27,7 +27,7 @@ class ArtifactDecorator(Protocol):
     @overload
     def __call__(self, fn: Callable[..., AsyncIterator[T]], /) -> Callable[..., Awaitable[T]]: ...
     @overload
-    def __call__(self, fn: Callable[..., Iterator[T]], /) -> Callable[..., T]: ...  # type: ignore[overload-overlap]
+    def __call__(self, fn: Callable[..., Iterator[T]], /) -> Callable[..., T]: ...
     @overload
     def __call__(self, fn: Callable[..., Awaitable[T]], /) -> Callable[..., Awaitable[T]]: ...
     @overload
@@ -43,7 +43,7 @@ class PredictorDecorator(Protocol):
 @overload
 def artifact(fn: Callable[..., AsyncIterator[T]], /) -> Callable[..., Awaitable[T]]: ...
 @overload
-def artifact(fn: Callable[..., Iterator[T]], /) -> Callable[..., T]: ...  # type: ignore[overload-overlap]
+def artifact(fn: Callable[..., Iterator[T]], /) -> Callable[..., T]: ...
 @overload
 def artifact(fn: Callable[..., Awaitable[T]], /) -> Callable[..., Awaitable[T]]: ...
 @overload
@@ -108,7 +108,11 @@ def _decorate(
     component = Component(
         fn, kind=kind, scope=scope, name=name, decoration_locals=decoration_locals
     )
-    wrapper = make_predictor_wrapper(component) if kind == "predictor" else make_artifact_wrapper(component)
+    wrapper = (
+        make_predictor_wrapper(component)
+        if kind == "predictor"
+        else make_artifact_wrapper(component)
+    )
     functools.update_wrapper(wrapper, fn)
     wrapper.__daidai__ = component  # type: ignore[attr-defined]
     component.wrapper = wrapper

@@ -103,9 +103,11 @@ def specialize(component: Component) -> None:
                 default = None
                 value = name
             header.append(name if default is None else f"{name}={default}")
-            if param.kind is param.POSITIONAL_ONLY:
-                if index + 1 == len(params) or params[index + 1].kind is not param.POSITIONAL_ONLY:
-                    header.append("/")
+            last_positional_only = param.kind is param.POSITIONAL_ONLY and (
+                index + 1 == len(params) or params[index + 1].kind is not param.POSITIONAL_ONLY
+            )
+            if last_positional_only:
+                header.append("/")
             call.append(f"{name}={value}" if param.kind is param.KEYWORD_ONLY else value)
         arguments.append(f"{name!r}: {name}")
     namespace[f"{_PREFIX}not_given"] = NOT_GIVEN
@@ -139,7 +141,9 @@ def _safe_name(component: Component) -> str:
     return name if name.isidentifier() and not name.startswith(_PREFIX) else "predictor"
 
 
-def _specialize_then_call(component: Component, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _specialize_then_call(
+    component: Component, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     specialize(component)
     return component.wrapper(*args, **kwargs)
 
@@ -186,7 +190,9 @@ def _resolve(component: Component, given: frozenset[str], frame: CallFrame) -> d
     return values
 
 
-async def _aresolve(component: Component, given: frozenset[str], frame: CallFrame) -> dict[str, Any]:
+async def _aresolve(
+    component: Component, given: frozenset[str], frame: CallFrame
+) -> dict[str, Any]:
     manager = current_manager()
     if not given:
         cached = manager._warm_framed.get(component)
@@ -258,7 +264,7 @@ class _CallScope:
                 _report(await self.frame.store.aclose(), exc, self.frame.label)
 
 
-def _report(errors: list[BaseException], exc: BaseException | None, label: str) -> None:
+def _report(errors: list[Exception], exc: BaseException | None, label: str) -> None:
     if not errors:
         return
     group = TeardownError(f"{len(errors)} call-scoped teardown(s) failed after {label}()", errors)
@@ -306,7 +312,9 @@ def _referenced_values(fn: Any) -> Iterator[Any]:
 
 def _global_names(code: types.CodeType) -> Iterator[str]:
     for instruction in dis.get_instructions(code):
-        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(instruction.argval, str):
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(
+            instruction.argval, str
+        ):
             yield instruction.argval
     for const in code.co_consts:
         if isinstance(const, types.CodeType):

@@ -70,7 +70,7 @@ class IntegrityError(DaidaiError):
     """Content does not match the checksum it was pinned to or recorded with."""
 
 
-class TeardownError(DaidaiError, ExceptionGroup):  # type: ignore[misc]
+class TeardownError(DaidaiError, ExceptionGroup):
     """One or more finalizers failed; every finalizer still ran. Holds all their errors."""
 
 

@@ -136,7 +136,9 @@ def _dependency_of(component: Component, param: inspect.Parameter, hint: Any) ->
     return None
 
 
-def _config_after(component: Component, param: inspect.Parameter, rest: list[Any]) -> Mapping[str, Any]:
+def _config_after(
+    component: Component, param: inspect.Parameter, rest: list[Any]
+) -> Mapping[str, Any]:
     for item in rest:
         if isinstance(item, Mapping):
             bad = [key for key in item if not isinstance(key, str)]

@@ -21,12 +21,12 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from daidai import aio, registry
 from daidai.component import Component, component_of
 from daidai.errors import ConfigError, DaidaiError, TeardownError
-from daidai.resolve import CallFrame, Planner, plan_dependencies, realize_async, realize_sync
+from daidai.resolve import CallFrame, Planner, plan_preload, realize_async, realize_sync
 from daidai.store import MISSING, Store
 
 logger = logging.getLogger("daidai")
@@ -43,10 +43,10 @@ _serials = itertools.count(1)
 class _Process:
     """Process-wide manager bookkeeping. ``latest`` is what a thread with no manager uses."""
 
-    lock = threading.RLock()
-    open: list[ModelManager] = []
-    default: ModelManager | None = None
-    latest: ModelManager | None = None
+    lock: ClassVar[threading.RLock] = threading.RLock()
+    open: ClassVar[list[ModelManager]] = []
+    default: ClassVar[ModelManager | None] = None
+    latest: ClassVar[ModelManager | None] = None
 
     @classmethod
     def refresh_latest(cls) -> None:
@@ -129,7 +129,6 @@ class ModelManager:
         self._pending_preload = [component for component, _ in preload_items]
 
         if _process_default:
-            atexit.register(self._close_at_exit)
             return
         if self.parent is not None:
             self.parent._children.append(self)
@@ -192,14 +191,12 @@ class ModelManager:
 
     def _preload_predictor(self, predictor: Component) -> None:
         self._check_open()
-        planner = Planner(self, None)
-        for _param, plan in plan_dependencies(planner, predictor, ()):
+        for plan in plan_preload(Planner(self, None), predictor):
             realize_sync(plan, predictor.name)
 
     async def _apreload_predictor(self, predictor: Component) -> None:
         self._check_open()
-        planner = Planner(self, None)
-        for _param, plan in plan_dependencies(planner, predictor, ()):
+        for plan in plan_preload(Planner(self, None), predictor):
             await realize_async(plan)
 
     def _preload_now(self) -> None:
@@ -308,7 +305,7 @@ class ModelManager:
         children = self._begin_close()
         if children is None:
             return
-        errors: list[BaseException] = []
+        errors: list[Exception] = []
         for child in children:
             try:
                 child.close()
@@ -322,7 +319,7 @@ class ModelManager:
         children = self._begin_close()
         if children is None:
             return
-        errors: list[BaseException] = []
+        errors: list[Exception] = []
         for child in children:
             try:
                 await child.aclose()
@@ -331,11 +328,9 @@ class ModelManager:
         errors.extend(await self.store.aclose())
         self._raise_teardown(errors)
 
-    def _raise_teardown(self, errors: list[BaseException]) -> None:
+    def _raise_teardown(self, errors: list[Exception]) -> None:
         if errors:
-            raise TeardownError(
-                f"{len(errors)} teardown(s) failed while closing {self!r}", errors
-            )
+            raise TeardownError(f"{len(errors)} teardown(s) failed while closing {self!r}", errors)
 
     def _abort(self) -> None:
         try:
@@ -414,8 +409,11 @@ def _attach(exc: BaseException, teardown: TeardownError) -> None:
 
 @atexit.register
 def _close_open_managers() -> None:
+    """At interpreter exit, close managers left open (newest first), then the default one."""
     with _Process.lock:
         still_open = list(reversed(_Process.open))
+        default = _Process.default
     for manager in still_open:
         manager._close_at_exit()
-
+    if default is not None:
+        default._close_at_exit()

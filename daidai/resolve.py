@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Generator, Hashable, Mapping, Sequence
+from collections.abc import Collection, Generator, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -227,7 +227,9 @@ class Planner:
                     f"it accepts: {allowed}"
                 )
         missing = [
-            name for name, p in spec.config_params.items() if p.default is p.empty and name not in config
+            name
+            for name, p in spec.config_params.items()
+            if p.default is p.empty and name not in config
         ]
         if missing:
             raise ConfigError(
@@ -308,14 +310,18 @@ def realize(item: Node | Ready) -> Steps:
     return value
 
 
-def _build(node: Node, kwargs: dict[str, Any]) -> Generator[Wait | Await, Any, tuple[Any, Finalizer | None]]:
+def _build(
+    node: Node, kwargs: dict[str, Any]
+) -> Generator[Wait | Await, Any, tuple[Any, Finalizer | None]]:
     component = node.component
     args = _positional_only(component, kwargs)
     label = component.label
     if component.is_async_generator:
         agen = component.fn(*args, **kwargs)
         value, loop = yield Await(agen.__anext__(), node)
-        return value, Finalizer(label, async_=lambda: _finish_async_generator(agen, label), loop=loop)
+        return value, Finalizer(
+            label, async_=lambda: _finish_async_generator(agen, label), loop=loop
+        )
     if component.is_async:
         value, _loop = yield Await(component.fn(*args, **kwargs), node)
         return value, None
@@ -435,7 +441,7 @@ async def realize_async(item: Node | Ready) -> Any:
 
 
 def plan_dependencies(
-    planner: Planner, component: Component, given: Sequence[str]
+    planner: Planner, component: Component, given: Collection[str]
 ) -> list[tuple[str, Node | Ready]]:
     """Plan every injected parameter of ``component`` not given by the caller."""
     plans = []
@@ -457,6 +463,40 @@ def plan_dependencies(
     return plans
 
 
+def plan_preload(planner: Planner, component: Component) -> list[Node | Ready]:
+    """Plans for everything ``component`` needs that can be built ahead of a call.
+
+    Call-scoped artifacts only exist during a call, so preloading looks through them (and
+    through injected predictors) to the longer-lived artifacts they depend on.
+    """
+    plans: list[Node | Ready] = []
+    seen: set[Component] = set()
+
+    def visit(current: Component, chain: tuple[Component, ...]) -> None:
+        for dependency in current.spec.dependencies:
+            target = dependency.target
+            if target.kind == "predictor" or target.scope is Scope.CALL:
+                if target in chain:
+                    path = [c.name for c in chain[chain.index(target) :]] + [target.name]
+                    raise CycleError(f"dependency cycle: {chain_text(path)}")
+                if target not in seen:
+                    seen.add(target)
+                    visit(target, (*chain, target))
+                continue
+            plans.append(
+                planner.reference(
+                    target,
+                    annotation_config=dependency.config,
+                    direct_config={},
+                    dependent=current,
+                    chain=chain,
+                )
+            )
+
+    visit(component, (component,))
+    return plans
+
+
 __all__ = [
     "CALL_DEPTH",
     "CallFrame",
@@ -464,6 +504,7 @@ __all__ = [
     "Planner",
     "Ready",
     "plan_dependencies",
+    "plan_preload",
     "realize_async",
     "realize_sync",
 ]

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from daidai import aio
+from daidai.errors import DaidaiError
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__slots__": ()})()
 
@@ -71,7 +72,10 @@ class Store:
             if value is not MISSING:
                 return value, None, False
             if self.closed:
-                raise RuntimeError(f"{self.label} is closed")
+                raise DaidaiError(
+                    f"{self.label} was closed while an instance was being requested from it; "
+                    "create a new ModelManager to load components again"
+                )
             existing = self._claims.get(key)
             if existing is not None:
                 return MISSING, existing, False
@@ -97,13 +101,13 @@ class Store:
     def __len__(self) -> int:
         return len(self._instances)
 
-    def close(self) -> list[BaseException]:
+    def close(self) -> list[Exception]:
         """Run every finalizer, newest first; return the errors instead of stopping at one."""
         with self._mutex:
             self.closed = True
             finalizers, self._finalizers = self._finalizers, []
             self._instances.clear()
-        errors: list[BaseException] = []
+        errors: list[Exception] = []
         for finalizer in reversed(finalizers):
             try:
                 _run_sync(finalizer)
@@ -112,13 +116,13 @@ class Store:
                 errors.append(exc)
         return errors
 
-    async def aclose(self) -> list[BaseException]:
+    async def aclose(self) -> list[Exception]:
         """Like :meth:`close`, awaiting async finalizers that belong to the running loop."""
         with self._mutex:
             self.closed = True
             finalizers, self._finalizers = self._finalizers, []
             self._instances.clear()
-        errors: list[BaseException] = []
+        errors: list[Exception] = []
         loop = asyncio.get_running_loop()
         for finalizer in reversed(finalizers):
             try:
