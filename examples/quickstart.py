@@ -20,7 +20,14 @@ class Tokenizer:
 class Model:
     """Stands in for a real model: scores words against a tiny lexicon."""
 
-    LEXICON: ClassVar[dict[str, int]] = {"great": 1, "good": 1, "love": 1, "bad": -1, "awful": -1, "boring": -1}
+    LEXICON: ClassVar[dict[str, int]] = {
+        "great": 1,
+        "good": 1,
+        "love": 1,
+        "bad": -1,
+        "awful": -1,
+        "boring": -1,
+    }
 
     def __init__(self, size: str, tokenize: Tokenizer) -> None:
         self.size = size
