@@ -15,15 +15,13 @@ already hold keep working and get fast.
 
 from __future__ import annotations
 
-import dis
-import inspect
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from daidai.component import Component, component_of
-from daidai.errors import TeardownError, WrongAnnotation
-from daidai.manager import _call_frame, _current, _Process, current_manager
+from daidai.callscope import CallScope, ambient_frame, needs_scope, register_wrapper_code
+from daidai.component import Component
+from daidai.errors import WrongAnnotation
+from daidai.manager import _current, _Process, current_manager
 from daidai.resolve import CallFrame, Planner, plan_dependencies, realize_async, realize_sync
 from daidai.store import MISSING
 
@@ -116,15 +114,24 @@ def specialize(component: Component) -> None:
     keyword = "async def" if component.is_async else "def"
     awaiting = "await " if component.is_async else ""
     slow = f"{_PREFIX}aslow" if component.is_async else f"{_PREFIX}slow"
+    # Async predictors always take the slow path: it opens their call scope (a context
+    # variable), which costs little next to creating and awaiting a coroutine.
+    fast = (
+        ""
+        if component.is_async
+        else (
+            f"    _daidai_m = {_PREFIX}get(None)\n"
+            f"    if _daidai_m is None:\n"
+            f"        _daidai_m = {_PREFIX}process.latest\n"
+            f"    if {condition}:\n"
+            f"        {_PREFIX}v = _daidai_m._warm.get({_PREFIX}c)\n"
+            f"        if {_PREFIX}v is not None:\n"
+            f"            return {_PREFIX}fn({', '.join(call)})\n"
+        )
+    )
     source = (
         f"{keyword} {_safe_name(component)}({', '.join(header)}):\n"
-        f"    _daidai_m = {_PREFIX}get(None)\n"
-        f"    if _daidai_m is None:\n"
-        f"        _daidai_m = {_PREFIX}process.latest\n"
-        f"    if {condition}:\n"
-        f"        {_PREFIX}v = _daidai_m._warm.get({_PREFIX}c)\n"
-        f"        if {_PREFIX}v is not None:\n"
-        f"            return {awaiting}{_PREFIX}fn({', '.join(call)})\n"
+        f"{fast}"
         f"    return {awaiting}{slow}({_PREFIX}c, {{{', '.join(arguments)}}})\n"
     )
     scratch = dict(namespace)
@@ -134,6 +141,8 @@ def specialize(component: Component) -> None:
     wrapper.__defaults__ = generated.__defaults__
     wrapper.__kwdefaults__ = generated.__kwdefaults__
     wrapper.__code__ = generated.__code__
+    if not component.is_async:
+        register_wrapper_code(generated.__code__, component)
 
 
 def _safe_name(component: Component) -> str:
@@ -152,7 +161,7 @@ def _specialize_then_call(
 def call_predictor(component: Component, arguments: dict[str, Any]) -> Any:
     """Resolve what the warm path could not, run the predictor, refill the warm cache."""
     given = _check_arguments(component, arguments)
-    with _CallScope(component) as scope:
+    with CallScope(component, may_adopt=True) as scope:
         arguments.update(_resolve(component, given, scope.frame))
         return _invoke(component, arguments)
 
@@ -160,7 +169,7 @@ def call_predictor(component: Component, arguments: dict[str, Any]) -> Any:
 async def acall_predictor(component: Component, arguments: dict[str, Any]) -> Any:
     """The async twin of :func:`call_predictor`: async artifacts are awaited on this loop."""
     given = _check_arguments(component, arguments)
-    async with _CallScope(component) as scope:
+    async with CallScope(component, may_adopt=False) as scope:
         arguments.update(await _aresolve(component, given, scope.frame))
         return await _invoke(component, arguments)
 
@@ -213,7 +222,7 @@ def _remember(manager: Any, component: Component, planner: Planner, values: dict
     if planner.uses_call_scope or manager.closed:
         return
     manager._warm_framed[component] = tuple(values.items())
-    if not calls_predictors(component):
+    if not component.is_async and not needs_scope(component):
         manager._warm[component] = tuple(values[d.param] for d in component.spec.dependencies)
 
 
@@ -231,94 +240,6 @@ def _invoke(component: Component, arguments: dict[str, Any]) -> Any:
         else:
             kwargs.update(value)
     return component.fn(*args, **kwargs)
-
-
-class _CallScope:
-    """Marks the outermost predictor call; tears down its call-scoped artifacts at the end."""
-
-    __slots__ = ("frame", "owner", "token")
-
-    def __init__(self, component: Component) -> None:
-        existing = _call_frame.get()
-        self.owner = existing is None
-        self.frame = CallFrame(component.name) if existing is None else existing
-
-    def __enter__(self) -> _CallScope:
-        if self.owner:
-            self.token = _call_frame.set(self.frame)
-        return self
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if self.owner:
-            _call_frame.reset(self.token)
-            if self.frame.store is not None:
-                _report(self.frame.store.close(), exc, self.frame.label)
-
-    async def __aenter__(self) -> _CallScope:
-        return self.__enter__()
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if self.owner:
-            _call_frame.reset(self.token)
-            if self.frame.store is not None:
-                _report(await self.frame.store.aclose(), exc, self.frame.label)
-
-
-def _report(errors: list[Exception], exc: BaseException | None, label: str) -> None:
-    if not errors:
-        return
-    group = TeardownError(f"{len(errors)} call-scoped teardown(s) failed after {label}()", errors)
-    if exc is None:
-        raise group
-    for error in errors:
-        exc.add_note(f"daidai: teardown also failed: {type(error).__name__}: {error}")
-
-
-# ---------------------------------------------------------------------- predictors calling others
-_calls_predictors: dict[Component, bool] = {}
-
-
-def calls_predictors(component: Component) -> bool:
-    """Whether ``component`` injects or (judging by its code's global names) calls predictors.
-
-    Such a predictor must always open a call frame, so that the predictors it calls share its
-    call-scoped artifacts; it therefore skips the frameless warm path.
-    """
-    known = _calls_predictors.get(component)
-    if known is None:
-        known = any(d.target.kind == "predictor" for d in component.spec.dependencies) or any(
-            (other := component_of(value)) is not None and other.kind == "predictor"
-            for value in _referenced_values(component.fn)
-        )
-        _calls_predictors[component] = known
-    return known
-
-
-def _referenced_values(fn: Any) -> Iterator[Any]:
-    fn = inspect.unwrap(fn)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return
-    globals_ = getattr(fn, "__globals__", {})
-    for name in _global_names(code):
-        if name in globals_:
-            yield globals_[name]
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            yield cell.cell_contents
-        except ValueError:
-            continue
-
-
-def _global_names(code: types.CodeType) -> Iterator[str]:
-    for instruction in dis.get_instructions(code):
-        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(
-            instruction.argval, str
-        ):
-            yield instruction.argval
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _global_names(const)
 
 
 # ------------------------------------------------------------------------------ artifact wrappers
@@ -355,7 +276,7 @@ def _no_positional(component: Component, args: tuple[Any, ...]) -> None:
 
 def load_artifact(component: Component, config: dict[str, Any]) -> Any:
     manager = current_manager()
-    planner = Planner(manager, _call_frame.get())
+    planner = Planner(manager, ambient_frame())
     plan = planner.reference(
         component, annotation_config={}, direct_config=config, dependent=None, chain=()
     )
@@ -367,7 +288,7 @@ def load_artifact(component: Component, config: dict[str, Any]) -> Any:
 
 async def aload_artifact(component: Component, config: dict[str, Any]) -> Any:
     manager = current_manager()
-    planner = Planner(manager, _call_frame.get())
+    planner = Planner(manager, ambient_frame())
     plan = planner.reference(
         component, annotation_config={}, direct_config=config, dependent=None, chain=()
     )

@@ -15,8 +15,9 @@ asks for its own ``model`` gets its own, and so does every dependent built on it
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
-from collections.abc import Collection, Generator, Hashable, Mapping
+from collections.abc import Callable, Collection, Generator, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -85,15 +86,18 @@ class Await:
 class CallFrame:
     """The call-scoped store of one outermost predictor call, created on first need."""
 
-    __slots__ = ("label", "store")
+    __slots__ = ("label", "on_first_store", "store")
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.store: Store | None = None
+        self.on_first_store: Callable[[CallFrame], None] | None = None
 
     def get_store(self) -> Store:
         if self.store is None:
             self.store = Store(f"call of {self.label}", CALL_DEPTH)
+            if self.on_first_store is not None:
+                self.on_first_store(self)
         return self.store
 
 
@@ -306,7 +310,7 @@ def realize(item: Node | Ready) -> Steps:
         if error is exc:
             raise
         raise error from exc
-    node.store.publish(claim, value, finalizer)
+    node.store.publish(claim, value, finalizer, node.component.label)
     return value
 
 
@@ -318,7 +322,7 @@ def _build(
     label = component.label
     if component.is_async_generator:
         agen = component.fn(*args, **kwargs)
-        value, loop = yield Await(agen.__anext__(), node)
+        value, loop = yield Await(_first_step_unadopted(agen), node)
         return value, Finalizer(
             label, async_=lambda: _finish_async_generator(agen, label), loop=loop
         )
@@ -340,6 +344,22 @@ def _positional_only(component: Component, kwargs: dict[str, Any]) -> list[Any]:
     return [kwargs.pop(p.name) for p in params if p.kind is p.POSITIONAL_ONLY and p.name in kwargs]
 
 
+def _first_step_unadopted(agen: Any) -> Any:
+    """``agen.__anext__()`` without letting the current event loop adopt the generator.
+
+    A loop registers every async generator first iterated on it and closes them all when it
+    shuts down (``asyncio.run`` does), which would skip an artifact's teardown and run its
+    ``finally`` early. daidai owns the artifact's lifetime, so the loop's hooks are turned off
+    for the call that initializes them.
+    """
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
+    try:
+        return agen.__anext__()
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+
+
 def _finish_generator(gen: Generator[Any, Any, Any], label: str) -> None:
     try:
         next(gen)
@@ -350,8 +370,8 @@ def _finish_generator(gen: Generator[Any, Any, Any], label: str) -> None:
 
 
 async def _finish_async_generator(agen: Any, label: str) -> None:
-    if agen.ag_frame is None:  # already finalized, e.g. by its loop's shutdown
-        return
+    if agen.ag_frame is None:
+        raise DaidaiError(f"{label} was finalized before daidai could tear it down")
     try:
         await agen.__anext__()
     except StopAsyncIteration:

@@ -83,14 +83,31 @@ class Store:
             self._claims[key] = claim
             return MISSING, claim, True
 
-    def publish(self, claim: Claim, value: Any, finalizer: Finalizer | None) -> None:
-        """Store a built instance and wake whoever waits for it."""
+    def publish(self, claim: Claim, value: Any, finalizer: Finalizer | None, label: str) -> None:
+        """Store a built instance and wake whoever waits for it.
+
+        If the store was closed while the instance was being built, the instance is torn down
+        at once (its finalizer must never be dropped) and the builder gets an error.
+        """
         with self._mutex:
-            self._instances[claim.key] = value
-            if finalizer is not None:
-                self._finalizers.append(finalizer)
-            del self._claims[claim.key]
-        claim.future.set_result(value)
+            self._claims.pop(claim.key, None)
+            if not self.closed:
+                self._instances[claim.key] = value
+                if finalizer is not None:
+                    self._finalizers.append(finalizer)
+                claim.future.set_result(value)
+                return
+        error = DaidaiError(
+            f"{self.label} was closed while {label} was being built; "
+            "the new instance was torn down at once"
+        )
+        if finalizer is not None:
+            try:
+                _run_sync(finalizer)
+            except Exception as exc:
+                error.add_note(f"its teardown failed too: {type(exc).__name__}: {exc}")
+        claim.future.set_exception(error)
+        raise error
 
     def abandon(self, claim: Claim, error: BaseException) -> None:
         """The build failed: waiters get ``error``; the next caller tries again."""

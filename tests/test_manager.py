@@ -267,6 +267,68 @@ def test_overrides_apply_to_nested_managers_and_end_with_the_manager() -> None:
     assert builds == ["model"]
 
 
+def test_overrides_accept_falsy_values() -> None:
+    builds: list[str] = []
+
+    @artifact
+    def model() -> Model:
+        builds.append("model")
+        return Model("real")
+
+    @predictor
+    def classify(m: Annotated[Model | None, model]) -> Model | None:
+        return m
+
+    with ModelManager(overrides={model: None}) as mm:
+        assert classify() is None
+        assert classify() is None
+        assert model() is None
+        assert mm.load(model) is None
+    assert builds == []
+
+
+def test_inner_manager_override_rebuilds_dependents_on_the_fake() -> None:
+    builds: list[str] = []
+
+    @artifact
+    def model() -> Model:
+        builds.append("model")
+        return Model("real")
+
+    @artifact
+    def pipeline(m: Annotated[Model, model]) -> tuple[str, Model]:
+        builds.append(f"pipeline({m.name})")
+        return "pipeline", m
+
+    @predictor
+    def run(p: Annotated[tuple[str, Model], pipeline]) -> Model:
+        return p[1]
+
+    fake = Model("fake")
+    with ModelManager([pipeline]):
+        real = run()
+        assert real.name == "real"
+        with ModelManager(overrides={model: fake}):
+            assert run() is fake
+            assert pipeline()[1] is fake
+        assert run() is real
+    assert builds == ["model", "pipeline(real)", "pipeline(fake)"]
+
+
+def test_manager_config_beats_annotation_config_for_dependents() -> None:
+    @artifact
+    def model(size: str = "base", layers: int = 1) -> tuple[str, int]:
+        return size, layers
+
+    @predictor
+    def classify(m: Annotated[tuple[str, int], model, {"size": "small", "layers": 2}]) -> Any:
+        return m
+
+    assert classify() == ("small", 2)
+    with ModelManager(config={model: {"size": "xl"}}):
+        assert classify() == ("xl", 2)  # merged per key: the manager wins on "size" only
+
+
 # ------------------------------------------------------------------------------------- load
 def test_load_with_config_returns_one_instance_per_configuration() -> None:
     builds: list[str] = []
@@ -758,9 +820,7 @@ def test_default_manager_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
         """
     )
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -798,9 +858,7 @@ def test_manager_left_open_is_closed_at_interpreter_exit(tmp_path: Path) -> None
         """
     )
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -1011,9 +1069,11 @@ def test_body_exception_is_not_hidden_by_a_failing_teardown() -> None:
     events: list[str] = []
     first, second, third = _failing_teardowns(events)
 
-    with pytest.raises(RuntimeError, match="the body failed") as info:  # noqa: PT012
-        with ModelManager([first, second, third]):
-            raise RuntimeError("the body failed")
+    with (
+        pytest.raises(RuntimeError, match="the body failed") as info,
+        ModelManager([first, second, third]),
+    ):
+        raise RuntimeError("the body failed")
     assert type(info.value) is RuntimeError
     assert events == ["teardown third", "teardown second", "teardown first"]
     notes = "\n".join(getattr(info.value, "__notes__", []))
@@ -1064,9 +1124,13 @@ def test_teardown_runs_when_the_body_raises() -> None:
     def use(m: Annotated[str, model]) -> str:
         return m
 
-    with pytest.raises(ZeroDivisionError), ModelManager():
-        use()
-        _ = 1 / 0
+    def body() -> None:
+        with ModelManager():
+            use()
+            _ = 1 / 0
+
+    with pytest.raises(ZeroDivisionError):
+        body()
     assert events == ["setup", "teardown"]
 
 
