@@ -121,6 +121,21 @@ class Planner:
         chain: tuple[Component, ...],
     ) -> Node | Ready:
         """Plan ``component`` as requested by ``dependent`` (``None`` for a direct request)."""
+        if len(chain) > 1:
+            return self._reference(component, annotation_config, direct_config, dependent, chain)
+        try:
+            return self._reference(component, annotation_config, direct_config, dependent, chain)
+        except RecursionError:
+            raise too_deep(component) from None
+
+    def _reference(
+        self,
+        component: Component,
+        annotation_config: Mapping[str, Any],
+        direct_config: Mapping[str, Any],
+        dependent: Component | None,
+        chain: tuple[Component, ...],
+    ) -> Node | Ready:
         if component in chain:
             path = [c.name for c in chain[chain.index(component) :]] + [component.name]
             raise CycleError(
@@ -272,6 +287,15 @@ class Planner:
         return None
 
 
+def too_deep(component: Component) -> DaidaiError:
+    """The error for a dependency chain deeper than Python's recursion limit allows."""
+    return DaidaiError(
+        f"the dependency chain below {component.label} is too deep for Python's recursion "
+        f"limit ({sys.getrecursionlimit()}); each level of dependencies takes a few frames. "
+        "Raise the limit with sys.setrecursionlimit() or flatten the chain."
+    )
+
+
 def _check_scope(dependent: Component, dependency: Component) -> None:
     if dependency.scope < dependent.scope:
         raise ScopeMismatch(
@@ -402,6 +426,10 @@ def realize_sync(item: Node | Ready, requester: str) -> Any:
             request = steps.send(send) if error is None else steps.throw(error)
         except StopIteration as stop:
             return stop.value
+        except RecursionError:
+            if isinstance(item, Node):
+                raise too_deep(item.component) from None
+            raise
         send, error = None, None
         try:
             if isinstance(request, Wait):
@@ -450,6 +478,10 @@ async def realize_async(item: Node | Ready) -> Any:
             request = steps.send(send) if error is None else steps.throw(error)
         except StopIteration as stop:
             return stop.value
+        except RecursionError:
+            if isinstance(item, Node):
+                raise too_deep(item.component) from None
+            raise
         send, error = None, None
         try:
             if isinstance(request, Wait):
