@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from daidai import registry
 from daidai.calls import make_artifact_wrapper, make_predictor_wrapper, specialize
-from daidai.component import Component, Kind, caller_locals
+from daidai.component import Component, Kind, decorating_frame
 from daidai.errors import WrongAnnotation
 from daidai.scope import Scope
 
@@ -66,9 +66,9 @@ def artifact(
     """
     parsed_scope = Scope.parse(scope)
     if fn is None:
-        locals_ = caller_locals(1)
-        return lambda f: _decorate(f, "artifact", parsed_scope, name, locals_)
-    return _decorate(fn, "artifact", parsed_scope, name, caller_locals(1))
+        frame = decorating_frame(1)
+        return lambda f: _decorate(f, "artifact", parsed_scope, name, frame)
+    return _decorate(fn, "artifact", parsed_scope, name, decorating_frame(1))
 
 
 asset = artifact
@@ -87,9 +87,9 @@ def predictor(fn: Callable[..., Any] | None = None, /, *, name: str | None = Non
     predictors are awaited by the caller.
     """
     if fn is None:
-        locals_ = caller_locals(1)
-        return lambda f: _decorate(f, "predictor", Scope.CALL, name, locals_)
-    return _decorate(fn, "predictor", Scope.CALL, name, caller_locals(1))
+        frame = decorating_frame(1)
+        return lambda f: _decorate(f, "predictor", Scope.CALL, name, frame)
+    return _decorate(fn, "predictor", Scope.CALL, name, decorating_frame(1))
 
 
 def _decorate(
@@ -97,7 +97,7 @@ def _decorate(
     kind: Kind,
     scope: Scope,
     name: str | None,
-    decoration_locals: Any,
+    decoration_frame: Any,
 ) -> Callable[..., Any]:
     if not callable(fn) or isinstance(fn, type):
         raise WrongAnnotation(
@@ -105,9 +105,7 @@ def _decorate(
         )
     if getattr(fn, "__daidai__", None) is not None:
         raise WrongAnnotation(f"{fn!r} is already a daidai component; decorate it once")
-    component = Component(
-        fn, kind=kind, scope=scope, name=name, decoration_locals=decoration_locals
-    )
+    component = Component(fn, kind=kind, scope=scope, name=name, decoration_frame=decoration_frame)
     wrapper = (
         make_predictor_wrapper(component)
         if kind == "predictor"

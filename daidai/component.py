@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
-from collections.abc import Callable, Mapping
+import types
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from daidai.scope import Scope
@@ -29,7 +30,7 @@ class Component:
         "__weakref__",
         "_spec",
         "_spec_lock",
-        "decoration_locals",
+        "decoration_frame",
         "fn",
         "id",
         "is_async",
@@ -50,7 +51,7 @@ class Component:
         kind: Kind,
         scope: Scope,
         name: str | None,
-        decoration_locals: Mapping[str, Any] | None,
+        decoration_frame: types.FrameType | None,
     ) -> None:
         self.fn = fn
         self.kind: Kind = kind
@@ -65,7 +66,9 @@ class Component:
         self.is_async_generator = inspect.isasyncgenfunction(fn)
         self.is_generator = inspect.isgeneratorfunction(fn)
         self.is_async = self.is_async_generator or inspect.iscoroutinefunction(fn)
-        self.decoration_locals = decoration_locals
+        # Kept only until the signature is parsed: names local to the decorating function may
+        # be defined after the decorator ran, and are read from the frame on first use.
+        self.decoration_frame = decoration_frame
         self.wrapper: Callable[..., Any] = fn
         self._spec: Spec | None = None
         self._spec_lock = threading.Lock()
@@ -99,6 +102,7 @@ class Component:
                 spec = self._spec
                 if spec is None:
                     spec = self._spec = parse_spec(self)
+                    self.decoration_frame = None
         return spec
 
     def __repr__(self) -> str:
@@ -111,13 +115,14 @@ def component_of(obj: Any) -> Component | None:
     return found if isinstance(found, Component) else None
 
 
-def caller_locals(depth: int) -> Mapping[str, Any] | None:
-    """The decorating frame's locals when decoration happens inside a function, else ``None``.
+def decorating_frame(depth: int) -> types.FrameType | None:
+    """The decorating frame when decoration happens inside a function, else ``None``.
 
     Hints that name a class or component local to that function cannot be evaluated from the
-    function's globals; a snapshot of the enclosing locals lets them resolve later.
+    function's globals; the frame's locals (read when the hints are first evaluated, so later
+    definitions count) let them resolve.
     """
     frame = sys._getframe(depth + 1)
     if frame.f_code.co_flags & inspect.CO_NEWLOCALS:
-        return dict(frame.f_locals)
+        return frame
     return None

@@ -13,6 +13,7 @@ import enum
 import hashlib
 import math
 import pathlib
+import sys
 import types
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
@@ -91,8 +92,19 @@ def _feed_compound(h: Any, value: Any, active: set[int]) -> None:
         _feed_callable(h, value, active)
     elif isinstance(value, type):
         _feed(h, f"{value.__module__}.{value.__qualname__}", active)
+        if not _importable(value):  # a local class: its name does not identify it
+            h.update(f"<id {id(value)}>".encode())
+            _KEEPALIVE.append(value)
     else:
         _feed_object(h, value, active)
+
+
+def _importable(cls: type) -> bool:
+    """Whether ``module.qualname`` leads back to ``cls`` itself (so the name is an identity)."""
+    target: Any = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        target = getattr(target, part, None)
+    return target is cls
 
 
 def _feed_array(h: Any, value: Any) -> None:

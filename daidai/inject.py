@@ -123,6 +123,12 @@ def _dependency_of(component: Component, param: inspect.Parameter, hint: Any) ->
             target = component_of(item)
             if target is not None:
                 config = _config_after(component, param, metadata[index + 1 :])
+                if config and target.kind == "predictor":
+                    raise WrongAnnotation(
+                        f"{component.label}: parameter {param.name!r} gives configuration "
+                        f"{dict(config)!r} to {target.label}; predictors take inputs, not "
+                        "configuration. Configure the artifacts it depends on instead."
+                    )
                 return Dependency(param.name, target, config)
         if any(isinstance(item, str) for item in metadata) and _is_file_type(base):
             raise WrongAnnotation(
@@ -174,7 +180,7 @@ def _resolved_annotations(component: Component, signature: inspect.Signature) ->
             resolved[param.name] = annotation
             continue
         try:
-            resolved[param.name] = eval(annotation, globalns, localns)
+            resolved[param.name] = _evaluate(annotation, globalns, localns)
         except NameError as exc:
             raise WrongAnnotation(
                 f"{component.label}: cannot evaluate the annotation of parameter "
@@ -190,16 +196,62 @@ def _resolved_annotations(component: Component, signature: inspect.Signature) ->
     return resolved
 
 
+def _evaluate(annotation: str, globalns: dict[str, Any], localns: Mapping[str, Any]) -> Any:
+    """Evaluate a string annotation, tolerating names that only exist for type checkers.
+
+    Only ``Annotated[...]`` can declare an injection, so a plain annotation that names a type
+    imported under ``if TYPE_CHECKING:`` is kept as a string. Inside ``Annotated`` a missing
+    name is tolerated in the base type but not in the metadata, where it is the component.
+    """
+    missing: dict[str, type] = {}
+    namespace = _WithPlaceholders(localns, missing)
+    while True:
+        try:
+            value = eval(annotation, globalns, namespace)
+        except NameError as exc:
+            if "Annotated" not in annotation:
+                return annotation
+            if exc.name is None or exc.name in missing or len(missing) > 20:
+                raise
+            missing[exc.name] = type(exc.name, (), {"__daidai_placeholder__": True})
+            continue
+        if missing and get_origin(value) is Annotated:
+            placeholders = [m for m in get_args(value)[1:] if m in missing.values()]
+            if placeholders:
+                name = placeholders[0].__name__
+                raise NameError(f"name {name!r} is not defined", name=name)
+        return value
+
+
+class _WithPlaceholders(Mapping[str, Any]):
+    def __init__(self, names: Mapping[str, Any], placeholders: dict[str, type]) -> None:
+        self._names = names
+        self._placeholders = placeholders
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._names[name]
+        except KeyError:
+            return self._placeholders[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 class _EnclosingNames(Mapping[str, Any]):
     """Names visible where a component was decorated but not in its module's globals."""
 
     def __init__(self, component: Component) -> None:
         self._component = component
+        frame = component.decoration_frame
+        self._locals: Mapping[str, Any] = frame.f_locals if frame is not None else {}
 
     def __getitem__(self, name: str) -> Any:
-        local = self._component.decoration_locals
-        if local is not None and name in local:
-            return local[name]
+        if name in self._locals:
+            return self._locals[name]
         qualname = self._component.qualname
         module = self._component.module
         while ".<locals>." in qualname:
@@ -210,7 +262,7 @@ class _EnclosingNames(Mapping[str, Any]):
         raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._component.decoration_locals or ())
+        return iter(self._locals)
 
     def __len__(self) -> int:
-        return len(self._component.decoration_locals or ())
+        return len(self._locals)

@@ -123,6 +123,8 @@ class ModelManager:
             self._claimed.add(component)
         for key, value in (overrides or {}).items():
             if isinstance(key, str):
+                if not any(c.name == key or c.id == key for c in registry.components()):
+                    raise registry.not_found(key, wanted_by="ModelManager(overrides=...)")
                 self._overrides_by_name[key] = value
             else:
                 self._overrides[_as_component(key, "overrides")] = value
@@ -366,6 +368,12 @@ class ModelManager:
             raise ConfigError(
                 f"configuration for {component.label} must be a mapping of parameter names to "
                 f"values, got {type(config).__name__}"
+            )
+        bad_keys = [key for key in config if not isinstance(key, str)]
+        if bad_keys:
+            raise ConfigError(
+                f"configuration keys for {component.label} must be parameter names (strings); "
+                f"got {', '.join(map(repr, bad_keys))}"
             )
         if component.kind == "predictor":
             raise ConfigError(

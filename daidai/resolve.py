@@ -326,16 +326,44 @@ def realize(item: Node | Ready) -> Steps:
     assert claim is not None
     if not mine:
         return (yield Wait(claim, node))
+    building = _building_here()
+    full_chain = (*(building[-1][1] if building else ()), *node.chain)
+    entry = (node, full_chain)
+    building.append(entry)
     try:
         value, finalizer = yield from _build(node, kwargs)
     except BaseException as exc:
-        error = _build_error(node, exc)
+        error = _build_error(node, full_chain, exc)
         node.store.abandon(claim, error)
         if error is exc:
             raise
         raise error from exc
+    finally:
+        _forget(building, entry)
     node.store.publish(claim, value, finalizer, node.component.label)
     return value
+
+
+_local = threading.local()
+
+
+def _building_here() -> list[tuple[Node, tuple[str, ...]]]:
+    """Builds whose bodies run in this thread, with the full chain that led to each.
+
+    An artifact body may call other artifacts directly (``model()``), starting a new plan; this
+    stack joins the chains for error messages and tells a cycle through such calls from a wait.
+    """
+    stack: list[tuple[Node, tuple[str, ...]]] | None = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def _forget(stack: list[tuple[Node, tuple[str, ...]]], entry: tuple[Node, tuple[str, ...]]) -> None:
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is entry:
+            del stack[index]
+            return
 
 
 def _build(
@@ -404,15 +432,14 @@ async def _finish_async_generator(agen: Any, label: str) -> None:
     raise DaidaiError(f"{label} yielded more than once; an artifact yields exactly one value")
 
 
-def _build_error(node: Node, exc: BaseException) -> BaseException:
+def _build_error(node: Node, chain: tuple[str, ...], exc: BaseException) -> BaseException:
     if isinstance(exc, (DaidaiError, KeyboardInterrupt, SystemExit, GeneratorExit)):
         return exc
-    name = node.component.name
     return BuildError(
         f"{node.component.label} failed to build: {type(exc).__name__}: {exc}\n"
-        f"  requested by: {chain_text(node.chain)}",
-        component=name,
-        chain=node.chain,
+        f"  requested by: {chain_text(chain)}",
+        component=node.component.name,
+        chain=chain,
     )
 
 
@@ -441,6 +468,8 @@ def realize_sync(item: Node | Ready, requester: str) -> Any:
 
 
 def _wait_sync(request: Wait, requester: str) -> Any:
+    if request.claim.thread == threading.get_ident() and aio.running_loop() is None:
+        raise _cycle_through_calls(request.node)
     if request.claim.thread == threading.get_ident() and aio.running_loop() is not None:
         raise DaidaiError(
             f"{request.node.component.label} is being built by an async task of this thread's "
@@ -461,6 +490,19 @@ def _await_sync(request: Await, requester: str) -> tuple[Any, asyncio.AbstractEv
             "an `async def`."
         )
     return aio.run_sync(_identity(request.coroutine)), aio.daidai_loop()
+
+
+def _cycle_through_calls(node: Node) -> CycleError:
+    """This thread waits for a build it is running itself: a body asked for its own result."""
+    building = _building_here()
+    chain = building[-1][1] if building else ()
+    path = [*chain, *node.chain]
+    first = path.index(node.component.name) if node.component.name in path else 0
+    return CycleError(
+        f"dependency cycle: {chain_text(path[first:])}. {node.component.label} was requested "
+        "again while its own build was running (through a direct call in a build); break the "
+        "cycle."
+    )
 
 
 async def _identity(awaitable: Any) -> Any:

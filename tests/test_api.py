@@ -6,13 +6,11 @@ docstring, signature and return annotation, and calling them returns the instanc
 or runs the function (predictor).
 """
 
-from __future__ import annotations
-
 import asyncio
 import inspect
 import typing
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import pytest
 
@@ -123,10 +121,11 @@ def test_artifact_with_scope_and_name_arguments() -> None:
         return Model("named")
 
     # the name given with name= is how the component is found by name
-    with ModelManager() as outer:
-        with ModelManager():
-            by_name = ModelManager.load(outer, "api_named_model")
+    with ModelManager():
+        with ModelManager() as inner:
+            by_name = inner.load("api_named_model")
             assert by_name.size == "named"
+            assert some_function_name() is by_name
         # session scope: the instance outlives the inner manager and is shared
         assert some_function_name() is by_name
     assert built == ["x"]
@@ -145,6 +144,17 @@ def test_artifact_accepts_each_scope(scope: str) -> None:
         return v
 
     assert use() == scope
+
+
+def test_artifact_accepts_a_scope_enum() -> None:
+    @artifact(scope=daidai.Scope.SESSION)
+    def scoped() -> int:
+        return 1
+
+    with ModelManager():
+        with ModelManager():
+            first = scoped()
+        assert scoped() is first  # session: outlived the inner manager
 
 
 def test_artifact_rejects_an_unknown_scope_naming_the_allowed_ones() -> None:
@@ -221,11 +231,6 @@ def _plain_model(size: str = "base", *, layers: int = 2) -> Model:
     return Model(size)
 
 
-def _plain_classify(text: str, m: Annotated[Model, Any] = None, *, top: int = 1) -> str:  # type: ignore[assignment]
-    """Classify text."""
-    return text
-
-
 def _same_signature(a: inspect.Signature, b: inspect.Signature) -> None:
     assert list(a.parameters) == list(b.parameters)
     for name, param in a.parameters.items():
@@ -248,7 +253,7 @@ def test_artifact_keeps_name_doc_signature_and_return_annotation() -> None:
     assert decorated.__module__ == __name__
     assert decorated.__doc__ == "Load the weights."
     _same_signature(inspect.signature(decorated), original)
-    assert inspect.signature(decorated).return_annotation == "dict[str, str]"
+    assert inspect.signature(decorated).return_annotation == dict[str, str]
     assert typing.get_type_hints(decorated)["return"] == dict[str, str]
     assert decorated() == {"path": "w.pt", "dtype": "f32"}
 
