@@ -185,10 +185,9 @@ def _check_arguments(component: Component, arguments: dict[str, Any]) -> frozens
 
 def _resolve(component: Component, given: frozenset[str], frame: CallFrame) -> dict[str, Any]:
     manager = current_manager()
-    if not given:
-        cached = manager._warm_framed.get(component)
-        if cached is not None:
-            return dict(cached)
+    cached = None if given else manager._warm_framed.get(component)
+    if cached is not None:
+        return dict(cached)
     planner = Planner(manager, frame)
     values = {
         param: realize_sync(plan, component.name)
@@ -203,10 +202,9 @@ async def _aresolve(
     component: Component, given: frozenset[str], frame: CallFrame
 ) -> dict[str, Any]:
     manager = current_manager()
-    if not given:
-        cached = manager._warm_framed.get(component)
-        if cached is not None:
-            return dict(cached)
+    cached = None if given else manager._warm_framed.get(component)
+    if cached is not None:
+        return dict(cached)
     planner = Planner(manager, frame)
     values = {
         param: await realize_async(plan)

@@ -449,14 +449,9 @@ def realize_sync(item: Node | Ready, requester: str) -> Any:
     send: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            request = steps.send(send) if error is None else steps.throw(error)
-        except StopIteration as stop:
-            return stop.value
-        except RecursionError:
-            if isinstance(item, Node):
-                raise too_deep(item.component) from None
-            raise
+        request = _advance(steps, item, send, error)
+        if not isinstance(request, (Wait, Await)):
+            return request.value
         send, error = None, None
         try:
             if isinstance(request, Wait):
@@ -465,6 +460,25 @@ def realize_sync(item: Node | Ready, requester: str) -> Any:
                 send = _await_sync(request, requester)
         except BaseException as exc:
             error = exc
+
+
+@attrs.define(slots=True)
+class _Done:
+    value: Any
+
+
+def _advance(
+    steps: Steps, item: Node | Ready, send: Any, error: BaseException | None
+) -> Wait | Await | _Done:
+    """Resume ``steps`` with a result or an error; what it asks for next, or its result."""
+    try:
+        return steps.send(send) if error is None else steps.throw(error)
+    except StopIteration as stop:
+        return _Done(stop.value)
+    except RecursionError:
+        if isinstance(item, Node):
+            raise too_deep(item.component) from None
+        raise
 
 
 def _wait_sync(request: Wait, requester: str) -> Any:
@@ -516,14 +530,9 @@ async def realize_async(item: Node | Ready) -> Any:
     error: BaseException | None = None
     loop = asyncio.get_running_loop()
     while True:
-        try:
-            request = steps.send(send) if error is None else steps.throw(error)
-        except StopIteration as stop:
-            return stop.value
-        except RecursionError:
-            if isinstance(item, Node):
-                raise too_deep(item.component) from None
-            raise
+        request = _advance(steps, item, send, error)
+        if not isinstance(request, (Wait, Await)):
+            return request.value
         send, error = None, None
         try:
             if isinstance(request, Wait):

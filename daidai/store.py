@@ -118,14 +118,18 @@ class Store:
     def __len__(self) -> int:
         return len(self._instances)
 
-    def close(self) -> list[Exception]:
-        """Run every finalizer, newest first; return the errors instead of stopping at one."""
+    def _take_finalizers(self) -> list[Finalizer]:
+        """Close the store and hand over its finalizers, newest first."""
         with self._mutex:
             self.closed = True
             finalizers, self._finalizers = self._finalizers, []
             self._instances.clear()
+        return finalizers[::-1]
+
+    def close(self) -> list[Exception]:
+        """Run every finalizer, newest first; return the errors instead of stopping at one."""
         errors: list[Exception] = []
-        for finalizer in reversed(finalizers):
+        for finalizer in self._take_finalizers():
             try:
                 _run_sync(finalizer)
             except Exception as exc:
@@ -135,13 +139,9 @@ class Store:
 
     async def aclose(self) -> list[Exception]:
         """Like :meth:`close`, awaiting async finalizers that belong to the running loop."""
-        with self._mutex:
-            self.closed = True
-            finalizers, self._finalizers = self._finalizers, []
-            self._instances.clear()
         errors: list[Exception] = []
         loop = asyncio.get_running_loop()
-        for finalizer in reversed(finalizers):
+        for finalizer in self._take_finalizers():
             try:
                 if finalizer.async_ is not None and finalizer.loop is loop:
                     await finalizer.async_()
