@@ -56,10 +56,19 @@ class Spec:
     accepts_any_config: bool
     inputs: tuple[str, ...]
     fast_arity: int | None
+    dependency_params: frozenset[str] = attrs.field(init=False)
+    positional_only: tuple[str, ...] = attrs.field(init=False)
 
-    @property
-    def dependency_params(self) -> frozenset[str]:
-        return frozenset(d.param for d in self.dependencies)
+    def __attrs_post_init__(self) -> None:
+        # Derived once: both are read on every cold build.
+        object.__setattr__(self, "dependency_params", frozenset(d.param for d in self.dependencies))
+        object.__setattr__(
+            self,
+            "positional_only",
+            tuple(
+                p.name for p in self.signature.parameters.values() if p.kind is p.POSITIONAL_ONLY
+            ),
+        )
 
 
 def parse_spec(component: Component) -> Spec:

@@ -15,6 +15,7 @@ asks for its own ``model`` gets its own, and so does every dependent built on it
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 import threading
 from collections.abc import Callable, Collection, Generator, Hashable, Mapping
@@ -73,6 +74,11 @@ class Wait:
 
     claim: Claim
     node: Node
+
+    @property
+    def waiters(self) -> concurrent.futures.Future[Any]:
+        assert self.claim.future is not None  # created for every waiter by Store.claim
+        return self.claim.future
 
 
 @attrs.define(slots=True, eq=False)
@@ -392,8 +398,7 @@ def _build(
 
 
 def _positional_only(component: Component, kwargs: dict[str, Any]) -> list[Any]:
-    params = component.spec.signature.parameters.values()
-    return [kwargs.pop(p.name) for p in params if p.kind is p.POSITIONAL_ONLY and p.name in kwargs]
+    return [kwargs.pop(name) for name in component.spec.positional_only if name in kwargs]
 
 
 def _first_step_unadopted(agen: Any) -> Any:
@@ -490,7 +495,7 @@ def _wait_sync(request: Wait, requester: str) -> Any:
             f"event loop, and {requester!r} waits for it synchronously, which would deadlock. "
             f"Make {requester!r} async or preload the artifact."
         )
-    return request.claim.future.result()
+    return request.waiters.result()
 
 
 def _await_sync(request: Await, requester: str) -> tuple[Any, asyncio.AbstractEventLoop]:
@@ -536,7 +541,7 @@ async def realize_async(item: Node | Ready) -> Any:
         send, error = None, None
         try:
             if isinstance(request, Wait):
-                send = await asyncio.wrap_future(request.claim.future)
+                send = await asyncio.wrap_future(request.waiters)
             else:
                 send = (await request.coroutine, loop)
         except BaseException as exc:

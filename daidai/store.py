@@ -39,11 +39,16 @@ class Finalizer:
 
 @attrs.define(slots=True, eq=False)
 class Claim:
-    """The right to build ``key``; others wait on ``future``. ``thread`` detects self-waits."""
+    """The right to build ``key``. ``thread`` detects self-waits.
+
+    Most builds have no waiter, so the future others wait on is created only for the first
+    waiter, under the store's mutex, which the builder also takes before resolving it: no
+    wake-up is lost.
+    """
 
     key: Hashable
-    future: concurrent.futures.Future[Any]
     thread: int
+    future: concurrent.futures.Future[Any] | None = None
 
 
 class Store:
@@ -78,8 +83,10 @@ class Store:
                 )
             existing = self._claims.get(key)
             if existing is not None:
+                if existing.future is None:
+                    existing.future = concurrent.futures.Future()
                 return MISSING, existing, False
-            claim = Claim(key, concurrent.futures.Future(), threading.get_ident())
+            claim = Claim(key, threading.get_ident())
             self._claims[key] = claim
             return MISSING, claim, True
 
@@ -91,12 +98,16 @@ class Store:
         """
         with self._mutex:
             self._claims.pop(claim.key, None)
-            if not self.closed:
+            waiters = claim.future
+            stored = not self.closed
+            if stored:
                 self._instances[claim.key] = value
                 if finalizer is not None:
                     self._finalizers.append(finalizer)
-                claim.future.set_result(value)
-                return
+        if stored:
+            if waiters is not None:
+                waiters.set_result(value)
+            return
         error = DaidaiError(
             f"{self.label} was closed while {label} was being built; "
             "the new instance was torn down at once"
@@ -106,14 +117,17 @@ class Store:
                 _run_sync(finalizer)
             except Exception as exc:
                 error.add_note(f"its teardown failed too: {type(exc).__name__}: {exc}")
-        claim.future.set_exception(error)
+        if waiters is not None:
+            waiters.set_exception(error)
         raise error
 
     def abandon(self, claim: Claim, error: BaseException) -> None:
         """The build failed: waiters get ``error``; the next caller tries again."""
         with self._mutex:
             self._claims.pop(claim.key, None)
-        claim.future.set_exception(error)
+            waiters = claim.future
+        if waiters is not None:
+            waiters.set_exception(error)
 
     def __len__(self) -> int:
         return len(self._instances)
