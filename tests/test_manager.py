@@ -1152,3 +1152,14 @@ def test_failed_preload_tears_down_what_was_already_built() -> None:
     assert isinstance(info.value.__cause__, OSError)
     assert events == ["setup good", "teardown good"]
     assert current_manager().namespace == "default"
+
+
+def test_override_by_an_unknown_name_is_rejected_with_a_near_match() -> None:
+    @artifact
+    def tokenizer_for_override_check() -> str:
+        return "real"
+
+    with pytest.raises(
+        daidai.ComponentNotFound, match="(?i)did you mean 'tokenizer_for_override_check'"
+    ):
+        ModelManager(overrides={"tokenizer_for_overide_check": "fake"})
