@@ -1160,6 +1160,6 @@ def test_override_by_an_unknown_name_is_rejected_with_a_near_match() -> None:
         return "real"
 
     with pytest.raises(
-        daidai.ComponentNotFound, match="(?i)did you mean 'tokenizer_for_override_check'"
+        daidai.ComponentNotFound, match=r"(?i)did you mean 'tokenizer_for_override_check'"
     ):
         ModelManager(overrides={"tokenizer_for_overide_check": "fake"})
