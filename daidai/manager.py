@@ -15,6 +15,7 @@ configures or overrides that component itself.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import itertools
 import logging
@@ -134,7 +135,7 @@ class ModelManager:
             return
         if self.parent is not None:
             self.parent._children.append(self)
-        self._token = _current.set(self)
+        _current.set(self)
         with _Process.lock:
             _Process.open.append(self)
             _Process.refresh_latest()
@@ -160,8 +161,10 @@ class ModelManager:
 
     def override_for(self, component: Component) -> Any:
         value = self._overrides.get(component, MISSING)
-        if value is MISSING:
+        if value is MISSING and self._overrides_by_name:
             value = self._overrides_by_name.get(component.name, MISSING)
+            if value is MISSING:
+                value = self._overrides_by_name.get(component.id, MISSING)
         return value
 
     # ------------------------------------------------------------------------------ loading
@@ -296,6 +299,9 @@ class ModelManager:
         self._warm.clear()
         self._warm_framed.clear()
         self._warm_artifacts.clear()
+        if self.parent is not None:  # a long-lived parent must not keep closed children
+            with contextlib.suppress(ValueError):
+                self.parent._children.remove(self)
         return [child for child in reversed(self._children) if not child.closed]
 
     def close(self) -> None:

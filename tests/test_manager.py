@@ -1163,3 +1163,21 @@ def test_override_by_an_unknown_name_is_rejected_with_a_near_match() -> None:
         daidai.ComponentNotFound, match=r"(?i)did you mean 'tokenizer_for_override_check'"
     ):
         ModelManager(overrides={"tokenizer_for_overide_check": "fake"})
+
+
+def test_override_by_component_id() -> None:
+    @artifact
+    def id_overridden() -> str:
+        return "real"
+
+    component_id = id_overridden.__daidai__.id  # type: ignore[attr-defined]
+    with ModelManager(overrides={component_id: "fake"}):
+        assert id_overridden() == "fake"
+
+
+def test_closed_children_are_not_kept_by_a_long_lived_parent() -> None:
+    with ModelManager() as parent:
+        for _ in range(5):
+            with ModelManager():
+                pass
+        assert parent._children == []
