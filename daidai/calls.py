@@ -22,7 +22,8 @@ from daidai.callscope import CallScope, ambient_frame, needs_scope, register_wra
 from daidai.component import Component
 from daidai.errors import WrongAnnotation
 from daidai.manager import _current, _Process, current_manager
-from daidai.resolve import CallFrame, Planner, plan_dependencies, realize_async, realize_sync
+from daidai.realize import realize_async, realize_sync
+from daidai.resolve import CallFrame, Planner, plan_dependencies
 from daidai.store import MISSING
 
 NOT_GIVEN: Any = type("NotGiven", (), {"__repr__": lambda self: "<injected>", "__slots__": ()})()
@@ -217,7 +218,7 @@ async def _aresolve(
 
 def _remember(manager: Any, component: Component, planner: Planner, values: dict[str, Any]) -> None:
     """Cache resolved values unless they are call-scoped (they die with this call)."""
-    if planner.uses_call_scope or manager.closed:
+    if planner.uses_call_scope or planner.uses_overlay or manager.closed:
         return
     manager._warm_framed[component] = tuple(values.items())
     if not component.is_async and not needs_scope(component):
@@ -279,7 +280,7 @@ def load_artifact(component: Component, config: dict[str, Any]) -> Any:
         component, annotation_config={}, direct_config=config, dependent=None, chain=()
     )
     value = realize_sync(plan, component.name)
-    if not config and not planner.uses_call_scope and not manager.closed:
+    if not (config or planner.uses_call_scope or planner.uses_overlay or manager.closed):
         manager._warm_artifacts[component] = value
     return value
 

@@ -145,13 +145,12 @@ class Catalog(Generic[T]):
             raise CatalogError(f"plugin {plugin!r} registered a {self.kind} with no name")
         with self._lock:
             existing = self._entries.get(name)
-            if existing is not None:
-                if LAYERS.index(layer) <= LAYERS.index(existing.layer):
-                    raise CatalogError(
-                        f"{self.kind} {name!r} is registered twice: by plugin "
-                        f"{existing.plugin!r} and by plugin {plugin!r} ({layer} plugins). "
-                        "Disable one of them (DAIDAI_PLUGINS=...) or register under another name."
-                    )
+            if existing is not None and LAYERS.index(layer) <= LAYERS.index(existing.layer):
+                raise CatalogError(
+                    f"{self.kind} {name!r} is registered twice: by plugin "
+                    f"{existing.plugin!r} and by plugin {plugin!r} ({layer} plugins). "
+                    "Disable one of them (DAIDAI_PLUGINS=...) or register under another name."
+                )
             self._entries[name] = Entry(name, value, plugin, layer)
 
     def hint(self, name: str, message: str) -> None:

@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 from daidai import aio, registry
 from daidai.component import Component, component_of
 from daidai.errors import ConfigError, DaidaiError, TeardownError
-from daidai.resolve import CallFrame, Planner, plan_preload, realize_async, realize_sync
+from daidai.realize import realize_async, realize_sync
+from daidai.resolve import CallFrame, Planner, plan_preload
 from daidai.store import MISSING, Store
 
 logger = logging.getLogger("daidai")
@@ -48,6 +49,7 @@ class _Process:
     open: ClassVar[list[ModelManager]] = []
     default: ClassVar[ModelManager | None] = None
     latest: ClassVar[ModelManager | None] = None
+    overlay: ClassVar[Any] = None  # the active daidai.overlay.Overlay, if any
 
     @classmethod
     def refresh_latest(cls) -> None:
@@ -296,9 +298,7 @@ class ModelManager:
             while parent is not None and parent.closed:
                 parent = parent.parent
             _current.set(parent)
-        self._warm.clear()
-        self._warm_framed.clear()
-        self._warm_artifacts.clear()
+        self.drop_warm_caches()
         if self.parent is not None:  # a long-lived parent must not keep closed children
             with contextlib.suppress(ValueError):
                 self.parent._children.remove(self)
@@ -390,6 +390,17 @@ class ModelManager:
         merged.update(config)
         self._config[component] = merged
         self._claimed.add(component)
+
+    @staticmethod
+    def overlay_now() -> Any:
+        """The active test overlay (``daidai.overlay``), if any."""
+        return _Process.overlay
+
+    def drop_warm_caches(self) -> None:
+        """Forget resolved values cached for warm calls (they are rebuilt on next use)."""
+        self._warm.clear()
+        self._warm_framed.clear()
+        self._warm_artifacts.clear()
 
     def instances(self) -> int:
         """How many instances this manager holds (its own, not its parents')."""

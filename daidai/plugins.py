@@ -74,7 +74,7 @@ class DaidaiPluginManager(pluggy.PluginManager):
         self.register(core_hooks, name=CORE, layer="builtin")
 
     # ------------------------------------------------------------------------ registration
-    def register(  # type: ignore[override]
+    def register(
         self, plugin: object, name: str | None = None, *, layer: str = "manager"
     ) -> str | None:
         """Register ``plugin`` in ``layer`` (one of ``builtin``, ``entrypoint``, ``manager``,

@@ -9,19 +9,23 @@ candidates is an error listing both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from daidai.component import Component
 from daidai.errors import ComponentNotFound, did_you_mean
 
 _lock = threading.Lock()
 _by_id: dict[str, Component] = {}
+listeners: list[Callable[[Component], None]] = []
+"""Called with every component registered (``daidai_conf.py`` discovery records its own)."""
 
 
 def register(component: Component) -> None:
     """Add ``component``, replacing any earlier definition with the same id."""
     with _lock:
         _by_id[component.id] = component
+    for listener in list(listeners):
+        listener(component)
 
 
 def get(component_id: str) -> Component | None:

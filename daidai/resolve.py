@@ -1,11 +1,9 @@
-"""Resolving a request into instances: plan first, then build what is missing.
+"""Planning a request: which instances it needs, who owns them, which already exist.
 
-*Planning* is pure bookkeeping and the same for sync and async callers: it applies overrides,
-merges configuration, checks scopes and cycles, computes each instance's identity, finds the
-store that should own it and reuses any instance already built. *Realizing* walks the plan and
-builds what is missing. It is written once as a generator that yields whenever it must wait
-(for another thread's build) or await (an async artifact); :func:`realize_sync` and
-:func:`realize_async` drive it from either world.
+Planning is pure bookkeeping and the same for sync and async callers: it applies overrides
+(manager, test overlay, ``daidai_conf.py``), merges configuration, checks scopes and cycles,
+computes each instance's identity, finds the store that should own it and reuses any instance
+already built. :mod:`daidai.realize` then builds what is missing.
 
 An instance's identity is ``(component, configuration, dependency identities, claim)``, where
 *claim* is the innermost manager that preloads or configures the component: an inner manager that
@@ -14,31 +12,22 @@ asks for its own ``model`` gets its own, and so does every dependent built on it
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import sys
-import threading
-from collections.abc import Callable, Collection, Generator, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from daidai import aio
+from daidai import discovery
 from daidai.component import Component
-from daidai.errors import (
-    BuildError,
-    ConfigError,
-    CycleError,
-    DaidaiError,
-    ScopeMismatch,
-    chain_text,
-)
+from daidai.errors import ConfigError, CycleError, DaidaiError, ScopeMismatch, chain_text
 from daidai.hashing import config_key
 from daidai.scope import Scope
-from daidai.store import MISSING, Claim, Finalizer, Store
+from daidai.store import MISSING, Store
 
 if TYPE_CHECKING:
     from daidai.manager import ModelManager
+    from daidai.overlay import Overlay
 
 CALL_DEPTH = 1 << 30  # call stores outlive no manager: deeper than any manager
 
@@ -68,27 +57,6 @@ class Node:
         return self.store.depth
 
 
-@attrs.define(slots=True, eq=False)
-class Wait:
-    """Realize asks its driver to wait for another caller's build of the same instance."""
-
-    claim: Claim
-    node: Node
-
-    @property
-    def waiters(self) -> concurrent.futures.Future[Any]:
-        assert self.claim.future is not None  # created for every waiter by Store.claim
-        return self.claim.future
-
-
-@attrs.define(slots=True, eq=False)
-class Await:
-    """Realize asks its driver to run a coroutine; the driver answers ``(result, loop)``."""
-
-    coroutine: Any
-    node: Node
-
-
 class CallFrame:
     """The call-scoped store of one outermost predictor call, created on first need."""
 
@@ -116,6 +84,8 @@ class Planner:
         self.chain_managers = manager.lineage()  # innermost first
         self._memo: dict[Hashable, Node | Ready] = {}
         self.uses_call_scope = False
+        self.uses_overlay = False
+        self.overlay: Overlay | None = type(manager).overlay_now()
 
     def reference(
         self,
@@ -142,6 +112,11 @@ class Planner:
         dependent: Component | None,
         chain: tuple[Component, ...],
     ) -> Node | Ready:
+        override = self._override(component)
+        if override is not None:
+            return override
+        if dependent is not None:
+            component = discovery.effective(dependent, component)
         if component in chain:
             path = [c.name for c in chain[chain.index(component) :]] + [component.name]
             raise CycleError(
@@ -151,9 +126,6 @@ class Planner:
             )
         if component.kind == "predictor":
             return Ready(component.wrapper, ("predictor", component), 0)
-        override = self._override(component)
-        if override is not None:
-            return override
         if dependent is not None and dependent.kind == "artifact":
             _check_scope(dependent, component)
         memo_key = (component, config_key(annotation_config), config_key(direct_config))
@@ -164,10 +136,20 @@ class Planner:
         return planned
 
     def _override(self, component: Component) -> Ready | None:
+        """Call-independent overrides, first match wins: managers innermost first, then the
+        test overlay (by name)."""
         for manager in self.chain_managers:
             found = manager.override_for(component)
             if found is not MISSING:
                 return Ready(found, ("override", manager.serial, component.id), manager.depth)
+        overlay = self.overlay
+        if overlay is not None and component.name in overlay.overrides:
+            self.uses_overlay = True
+            return Ready(
+                overlay.overrides[component.name],
+                ("overlay", overlay.serial, component.name),
+                overlay.store.depth,
+            )
         return None
 
     def _plan(
@@ -273,6 +255,8 @@ class Planner:
                 )
             self.uses_call_scope = True
             return self.frame.get_store()
+        if self.overlay is not None and depth == self.overlay.store.depth:
+            return self.overlay.store  # built on a test override: dies with the test
         managers = self.chain_managers
         home = managers[-1] if component.scope is Scope.SESSION else managers[0]
         if home.depth < depth:
@@ -284,6 +268,10 @@ class Planner:
             assert self.frame is not None
             value = self.frame.get_store().get(key)
             return None if value is MISSING else Ready(value, key, CALL_DEPTH)
+        if self.overlay is not None:
+            value = self.overlay.store.get(key)
+            if value is not MISSING:
+                return Ready(value, key, self.overlay.store.depth)
         for manager in self.chain_managers:
             value = manager.store.get(key)
             if value is not MISSING:
@@ -311,241 +299,6 @@ def _check_scope(dependent: Component, dependency: Component) -> None:
             f"scope={dependency.scope.label!r} (or narrower), or give {dependency.name!r} "
             f"scope={dependent.scope.label!r}."
         )
-
-
-# ---------------------------------------------------------------------------------- realizing
-
-Steps = Generator[Wait | Await, Any, Any]
-
-
-def realize(item: Node | Ready) -> Steps:
-    """Build ``item`` and what it needs, yielding to the driver to wait or await."""
-    if isinstance(item, Ready):
-        return item.value
-    node = item
-    kwargs = dict(node.config)
-    for param, dep in node.deps:
-        kwargs[param] = (yield from realize(dep)) if isinstance(dep, Node) else dep.value
-    value, claim, mine = node.store.claim(node.key)
-    if value is not MISSING:
-        return value
-    assert claim is not None
-    if not mine:
-        return (yield Wait(claim, node))
-    building = _building_here()
-    full_chain = (*(building[-1][1] if building else ()), *node.chain)
-    entry = (node, full_chain)
-    building.append(entry)
-    try:
-        value, finalizer = yield from _build(node, kwargs)
-    except BaseException as exc:
-        error = _build_error(node, full_chain, exc)
-        node.store.abandon(claim, error)
-        if error is exc:
-            raise
-        raise error from exc
-    finally:
-        _forget(building, entry)
-    node.store.publish(claim, value, finalizer, node.component.label)
-    return value
-
-
-_local = threading.local()
-
-
-def _building_here() -> list[tuple[Node, tuple[str, ...]]]:
-    """Builds whose bodies run in this thread, with the full chain that led to each.
-
-    An artifact body may call other artifacts directly (``model()``), starting a new plan; this
-    stack joins the chains for error messages and tells a cycle through such calls from a wait.
-    """
-    stack: list[tuple[Node, tuple[str, ...]]] | None = getattr(_local, "stack", None)
-    if stack is None:
-        stack = _local.stack = []
-    return stack
-
-
-def _forget(stack: list[tuple[Node, tuple[str, ...]]], entry: tuple[Node, tuple[str, ...]]) -> None:
-    for index in range(len(stack) - 1, -1, -1):
-        if stack[index] is entry:
-            del stack[index]
-            return
-
-
-def _build(
-    node: Node, kwargs: dict[str, Any]
-) -> Generator[Wait | Await, Any, tuple[Any, Finalizer | None]]:
-    component = node.component
-    args = _positional_only(component, kwargs)
-    label = component.label
-    if component.is_async_generator:
-        agen = component.fn(*args, **kwargs)
-        value, loop = yield Await(_first_step_unadopted(agen), node)
-        return value, Finalizer(
-            label, async_=lambda: _finish_async_generator(agen, label), loop=loop
-        )
-    if component.is_async:
-        value, _loop = yield Await(component.fn(*args, **kwargs), node)
-        return value, None
-    if component.is_generator:
-        gen = component.fn(*args, **kwargs)
-        try:
-            value = next(gen)
-        except StopIteration:
-            raise DaidaiError(f"{label} is a generator but never yielded its value") from None
-        return value, Finalizer(label, sync=lambda: _finish_generator(gen, label))
-    return component.fn(*args, **kwargs), None
-
-
-def _positional_only(component: Component, kwargs: dict[str, Any]) -> list[Any]:
-    return [kwargs.pop(name) for name in component.spec.positional_only if name in kwargs]
-
-
-def _first_step_unadopted(agen: Any) -> Any:
-    """``agen.__anext__()`` without letting the current event loop adopt the generator.
-
-    A loop registers every async generator first iterated on it and closes them all when it
-    shuts down (``asyncio.run`` does), which would skip an artifact's teardown and run its
-    ``finally`` early. daidai owns the artifact's lifetime, so the loop's hooks are turned off
-    for the call that initializes them.
-    """
-    hooks = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
-    try:
-        return agen.__anext__()
-    finally:
-        sys.set_asyncgen_hooks(*hooks)
-
-
-def _finish_generator(gen: Generator[Any, Any, Any], label: str) -> None:
-    try:
-        next(gen)
-    except StopIteration:
-        return
-    gen.close()
-    raise DaidaiError(f"{label} yielded more than once; an artifact yields exactly one value")
-
-
-async def _finish_async_generator(agen: Any, label: str) -> None:
-    if agen.ag_frame is None:
-        raise DaidaiError(f"{label} was finalized before daidai could tear it down")
-    try:
-        await agen.__anext__()
-    except StopAsyncIteration:
-        return
-    await agen.aclose()
-    raise DaidaiError(f"{label} yielded more than once; an artifact yields exactly one value")
-
-
-def _build_error(node: Node, chain: tuple[str, ...], exc: BaseException) -> BaseException:
-    if isinstance(exc, (DaidaiError, KeyboardInterrupt, SystemExit, GeneratorExit)):
-        return exc
-    return BuildError(
-        f"{node.component.label} failed to build: {type(exc).__name__}: {exc}\n"
-        f"  requested by: {chain_text(chain)}",
-        component=node.component.name,
-        chain=chain,
-    )
-
-
-def realize_sync(item: Node | Ready, requester: str) -> Any:
-    """Drive :func:`realize` from synchronous code."""
-    steps = realize(item)
-    send: Any = None
-    error: BaseException | None = None
-    while True:
-        request = _advance(steps, item, send, error)
-        if not isinstance(request, (Wait, Await)):
-            return request.value
-        send, error = None, None
-        try:
-            if isinstance(request, Wait):
-                send = _wait_sync(request, requester)
-            else:
-                send = _await_sync(request, requester)
-        except BaseException as exc:
-            error = exc
-
-
-@attrs.define(slots=True)
-class _Done:
-    value: Any
-
-
-def _advance(
-    steps: Steps, item: Node | Ready, send: Any, error: BaseException | None
-) -> Wait | Await | _Done:
-    """Resume ``steps`` with a result or an error; what it asks for next, or its result."""
-    try:
-        return steps.send(send) if error is None else steps.throw(error)
-    except StopIteration as stop:
-        return _Done(stop.value)
-    except RecursionError:
-        if isinstance(item, Node):
-            raise too_deep(item.component) from None
-        raise
-
-
-def _wait_sync(request: Wait, requester: str) -> Any:
-    if request.claim.thread == threading.get_ident() and aio.running_loop() is None:
-        raise _cycle_through_calls(request.node)
-    if request.claim.thread == threading.get_ident() and aio.running_loop() is not None:
-        raise DaidaiError(
-            f"{request.node.component.label} is being built by an async task of this thread's "
-            f"event loop, and {requester!r} waits for it synchronously, which would deadlock. "
-            f"Make {requester!r} async or preload the artifact."
-        )
-    return request.waiters.result()
-
-
-def _await_sync(request: Await, requester: str) -> tuple[Any, asyncio.AbstractEventLoop]:
-    if aio.running_loop() is not None:
-        request.coroutine.close()
-        component = request.node.component
-        raise DaidaiError(
-            f"{requester!r} is synchronous and needs async {component.label}, which is not "
-            f"built yet, inside a running event loop (chain: {chain_text(request.node.chain)}). "
-            f"Preload it (`async with ModelManager(preload=[...])`) or make {requester!r} "
-            "an `async def`."
-        )
-    return aio.run_sync(_identity(request.coroutine)), aio.daidai_loop()
-
-
-def _cycle_through_calls(node: Node) -> CycleError:
-    """This thread waits for a build it is running itself: a body asked for its own result."""
-    building = _building_here()
-    chain = building[-1][1] if building else ()
-    path = [*chain, *node.chain]
-    first = path.index(node.component.name) if node.component.name in path else 0
-    return CycleError(
-        f"dependency cycle: {chain_text(path[first:])}. {node.component.label} was requested "
-        "again while its own build was running (through a direct call in a build); break the "
-        "cycle."
-    )
-
-
-async def _identity(awaitable: Any) -> Any:
-    return await awaitable
-
-
-async def realize_async(item: Node | Ready) -> Any:
-    """Drive :func:`realize` from a coroutine on the running loop."""
-    steps = realize(item)
-    send: Any = None
-    error: BaseException | None = None
-    loop = asyncio.get_running_loop()
-    while True:
-        request = _advance(steps, item, send, error)
-        if not isinstance(request, (Wait, Await)):
-            return request.value
-        send, error = None, None
-        try:
-            if isinstance(request, Wait):
-                send = await asyncio.wrap_future(request.waiters)
-            else:
-                send = (await request.coroutine, loop)
-        except BaseException as exc:
-            error = exc
 
 
 def plan_dependencies(
@@ -613,6 +366,5 @@ __all__ = [
     "Ready",
     "plan_dependencies",
     "plan_preload",
-    "realize_async",
-    "realize_sync",
+    "too_deep",
 ]
