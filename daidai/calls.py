@@ -15,14 +15,17 @@ already hold keep working and get fast.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from daidai.callscope import CallScope, ambient_frame, needs_scope, register_wrapper_code
 from daidai.component import Component
 from daidai.errors import WrongAnnotation
-from daidai.manager import _current, _Process, current_manager
-from daidai.realize import realize_async, realize_sync
+from daidai.lifecycle import CallRecord, PredictorCall
+from daidai.manager import ModelManager, _current, _Process, current_manager
+from daidai.plugins import DaidaiPluginManager
+from daidai.realize import realize_async, realize_sync, record_call
 from daidai.resolve import CallFrame, Planner, plan_dependencies
 from daidai.store import MISSING
 
@@ -162,17 +165,19 @@ def _specialize_then_call(
 def call_predictor(component: Component, arguments: dict[str, Any]) -> Any:
     """Resolve what the warm path could not, run the predictor, refill the warm cache."""
     given = _check_arguments(component, arguments)
+    manager = current_manager()
     with CallScope(component, may_adopt=True) as scope:
-        arguments.update(_resolve(component, given, scope.frame))
-        return _invoke(component, arguments)
+        arguments.update(_resolve(manager, component, given, scope.frame))
+        return _invoke(manager, component, arguments)
 
 
 async def acall_predictor(component: Component, arguments: dict[str, Any]) -> Any:
     """The async twin of :func:`call_predictor`: async artifacts are awaited on this loop."""
     given = _check_arguments(component, arguments)
+    manager = current_manager()
     async with CallScope(component, may_adopt=False) as scope:
-        arguments.update(await _aresolve(component, given, scope.frame))
-        return await _invoke(component, arguments)
+        arguments.update(await _aresolve(manager, component, given, scope.frame))
+        return await _ainvoke(manager, component, arguments)
 
 
 def _check_arguments(component: Component, arguments: dict[str, Any]) -> frozenset[str]:
@@ -184,8 +189,9 @@ def _check_arguments(component: Component, arguments: dict[str, Any]) -> frozens
     return frozenset(p for p in component.spec.dependency_params if arguments[p] is not NOT_GIVEN)
 
 
-def _resolve(component: Component, given: frozenset[str], frame: CallFrame) -> dict[str, Any]:
-    manager = current_manager()
+def _resolve(
+    manager: ModelManager, component: Component, given: frozenset[str], frame: CallFrame
+) -> dict[str, Any]:
     cached = None if given else manager._warm_framed.get(component)
     if cached is not None:
         return dict(cached)
@@ -200,9 +206,8 @@ def _resolve(component: Component, given: frozenset[str], frame: CallFrame) -> d
 
 
 async def _aresolve(
-    component: Component, given: frozenset[str], frame: CallFrame
+    manager: ModelManager, component: Component, given: frozenset[str], frame: CallFrame
 ) -> dict[str, Any]:
-    manager = current_manager()
     cached = None if given else manager._warm_framed.get(component)
     if cached is not None:
         return dict(cached)
@@ -216,16 +221,77 @@ async def _aresolve(
     return values
 
 
-def _remember(manager: Any, component: Component, planner: Planner, values: dict[str, Any]) -> None:
-    """Cache resolved values unless they are call-scoped (they die with this call)."""
+def _remember(
+    manager: ModelManager, component: Component, planner: Planner, values: dict[str, Any]
+) -> None:
+    """Cache resolved values unless they die with this call (call scope) or this test
+    (overlay). The frameless warm path is only for calls no plugin needs to see."""
     if planner.uses_call_scope or planner.uses_overlay or manager.closed:
         return
     manager._warm_framed[component] = tuple(values.items())
-    if not component.is_async and not needs_scope(component):
+    plugins = manager.plugins_for(component)
+    observed = plugins.is_active("daidai_predictor_call") or plugins.is_active("daidai_record_call")
+    if not (observed or component.is_async or needs_scope(component)):
         manager._warm[component] = tuple(values[d.param] for d in component.spec.dependencies)
 
 
-def _invoke(component: Component, arguments: dict[str, Any]) -> Any:
+def _invoke(manager: ModelManager, component: Component, arguments: dict[str, Any]) -> Any:
+    args, kwargs = _call_arguments(component, arguments)
+    plugins = manager.plugins_for(component)
+    if not plugins.is_active("daidai_record_call"):
+        return _run(plugins, component, args, kwargs)
+    started, clock = time.time(), time.perf_counter()
+    try:
+        result = _run(plugins, component, args, kwargs)
+    except BaseException as exc:
+        _record_predictor(plugins, component, started, clock, exc)
+        raise
+    _record_predictor(plugins, component, started, clock, None)
+    return result
+
+
+async def _ainvoke(manager: ModelManager, component: Component, arguments: dict[str, Any]) -> Any:
+    """Like :func:`_invoke`; the coroutine is awaited inside the timing."""
+    args, kwargs = _call_arguments(component, arguments)
+    plugins = manager.plugins_for(component)
+    if not plugins.is_active("daidai_record_call"):
+        return await _run(plugins, component, args, kwargs)
+    started, clock = time.time(), time.perf_counter()
+    try:
+        result = await _run(plugins, component, args, kwargs)
+    except BaseException as exc:
+        _record_predictor(plugins, component, started, clock, exc)
+        raise
+    _record_predictor(plugins, component, started, clock, None)
+    return result
+
+
+def _run(
+    plugins: DaidaiPluginManager, component: Component, args: list[Any], kwargs: dict[str, Any]
+) -> Any:
+    """Call the predictor, through the predictor-call hook when a plugin implements it."""
+    if not plugins.is_active("daidai_predictor_call"):
+        return component.fn(*args, **kwargs)
+    call = PredictorCall(component, args, kwargs)
+    plugins.hook.daidai_predictor_call(call=call)
+    return call.result
+
+
+def _record_predictor(
+    plugins: DaidaiPluginManager,
+    component: Component,
+    started: float,
+    clock: float,
+    error: BaseException | None,
+) -> None:
+    duration = time.perf_counter() - clock
+    record = CallRecord("predictor", component, {}, started, duration, error)
+    record_call(plugins, record)
+
+
+def _call_arguments(
+    component: Component, arguments: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for param in component.spec.signature.parameters.values():
@@ -238,7 +304,7 @@ def _invoke(component: Component, arguments: dict[str, Any]) -> Any:
             kwargs[param.name] = value
         else:
             kwargs.update(value)
-    return component.fn(*args, **kwargs)
+    return args, kwargs
 
 
 # ------------------------------------------------------------------------------ artifact wrappers

@@ -58,6 +58,7 @@ _lock = threading.RLock()
 _confs: dict[Path, ConfModule | None] = {}
 _roots: dict[Path, Path | None] = {}
 _effective: dict[tuple[Component, Component], Component] = {}
+_visible: dict[str, list[ConfModule]] = {}
 
 
 def project_root(directory: Path) -> Path | None:
@@ -75,7 +76,14 @@ def project_root(directory: Path) -> Path | None:
 
 def confs_for(module_file: str | Path) -> list[ConfModule]:
     """The ``daidai_conf.py`` modules visible from ``module_file``, nearest first."""
-    path = Path(module_file)
+    key = str(module_file)
+    cached = _visible.get(key)
+    if cached is None:
+        cached = _visible[key] = _confs_for(Path(module_file))
+    return cached
+
+
+def _confs_for(path: Path) -> list[ConfModule]:
     if not path.is_absolute() or not path.exists():
         return []
     directory = path.resolve().parent
@@ -227,3 +235,4 @@ def forget() -> None:
         _confs.clear()
         _roots.clear()
         _effective.clear()
+        _visible.clear()

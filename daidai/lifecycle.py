@@ -36,11 +36,16 @@ class ArtifactTeardown:
 
     component: Component
     finalizer: Callable[[], Any] = attrs.field(repr=False)
-    done: bool = False
+    result: Any = _UNSET
+    """What the finalizer returned (an awaitable for async artifacts, awaited by daidai)."""
+
+    @property
+    def done(self) -> bool:
+        return self.result is not _UNSET
 
     def run(self) -> Any:
-        self.done = True
-        return self.finalizer()
+        self.result = self.finalizer()
+        return self.result
 
 
 @attrs.define(eq=False)

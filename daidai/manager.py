@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 
-from daidai import aio, registry
+from daidai import aio, discovery, registry
 from daidai.component import Component, component_of
 from daidai.errors import ConfigError, DaidaiError, TeardownError
+from daidai.plugins import DaidaiPluginManager, change_listeners, plugin_manager
 from daidai.realize import realize_async, realize_sync
 from daidai.resolve import CallFrame, Planner, plan_preload
 from daidai.store import MISSING, Store
@@ -88,7 +89,9 @@ class ModelManager:
     ``preload``: components to build now, a list or ``{component: config}`` (which also
     configures them). ``config``: ``{component: {...}}`` configuration that reaches every
     dependent, without preloading. ``overrides``: ``{component or name: value}`` used instead of
-    building. Constructing a manager makes it current until :meth:`close`; ``with`` closes it.
+    building. ``plugins``: plugin objects or module names whose hooks apply within this manager
+    and those nested in it. Constructing a manager makes it current until :meth:`close`;
+    ``with`` closes it.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class ModelManager:
         namespace: str = "default",
         config: Mapping[Any, Mapping[str, Any]] | None = None,
         overrides: Mapping[Any, Any] | None = None,
+        plugins: Iterable[object] = (),
         _process_default: bool = False,
     ) -> None:
         self.namespace = namespace
@@ -116,6 +120,16 @@ class ModelManager:
         self._warm_framed: dict[Component, tuple[tuple[str, Any], ...]] = {}
         self._warm_artifacts: dict[Component, Any] = {}
         self._close_lock = threading.Lock()
+        # Plugin managers: this manager's own (when plugins= is given), else its parent's,
+        # else the process-wide one; plus derivations for daidai_conf.py hooks.
+        inherited = self.parent._plugins if self.parent is not None else None
+        plugins = tuple(plugins)
+        self._plugins: DaidaiPluginManager | None = (
+            (inherited or plugin_manager()).derive(plugins, layer="manager")
+            if plugins
+            else inherited
+        )
+        self._conf_plugins: dict[tuple[object, ...], DaidaiPluginManager] = {}
 
         preload_items = self._parse_preload(preload)
         for component, cfg in (config or {}).items():
@@ -391,6 +405,21 @@ class ModelManager:
         self._config[component] = merged
         self._claimed.add(component)
 
+    def plugins_for(self, component: Component) -> DaidaiPluginManager:
+        """The plugin manager whose hooks apply to ``component`` in this manager: the
+        process-wide plugins, this manager's ``plugins=`` and its ancestors', and the hooks of
+        the ``daidai_conf.py`` files at or above the component's directory."""
+        base = self._plugins or plugin_manager()
+        confs = discovery.hook_confs_for(component)
+        if not confs:
+            return base
+        key = (base.version, *confs)
+        derived = self._conf_plugins.get(key)
+        if derived is None:
+            derived = base.derive([conf.module for conf in confs], layer="conf")
+            self._conf_plugins[key] = derived
+        return derived
+
     @staticmethod
     def overlay_now() -> Any:
         """The active test overlay (``daidai.overlay``), if any."""
@@ -430,6 +459,17 @@ def _attach(exc: BaseException, teardown: TeardownError) -> None:
     for error in teardown.exceptions:
         exc.add_note(f"daidai: teardown also failed: {type(error).__name__}: {error}")
     logger.error("daidai: teardown failed after an exception in the with-block: %r", teardown)
+
+
+def drop_every_warm_cache(*_: object) -> None:
+    """Every open manager forgets its warm caches (plugins or test overrides changed)."""
+    with _Process.lock:
+        managers = [*_Process.open, *([_Process.default] if _Process.default else [])]
+    for manager in managers:
+        manager.drop_warm_caches()
+
+
+change_listeners.append(drop_every_warm_cache)
 
 
 @atexit.register

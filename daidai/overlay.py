@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from daidai.errors import DaidaiError, TeardownError
-from daidai.manager import _Process
+from daidai.manager import _Process, drop_every_warm_cache
 from daidai.store import Store
 
 OVERLAY_DEPTH = (1 << 30) - 1  # below every manager, above call scopes
@@ -47,7 +47,7 @@ def activate(overrides: Mapping[str, Any], label: str) -> Overlay:
             )
         overlay = Overlay(overrides, label)
         _Process.overlay = overlay
-    _drop_warm_caches()
+    drop_every_warm_cache()
     return overlay
 
 
@@ -55,7 +55,7 @@ def deactivate(overlay: Overlay) -> None:
     with _lock:
         if _Process.overlay is overlay:
             _Process.overlay = None
-    _drop_warm_caches()
+    drop_every_warm_cache()
     errors = overlay.store.close()
     if errors:
         raise TeardownError(
@@ -66,10 +66,3 @@ def deactivate(overlay: Overlay) -> None:
 def active() -> Overlay | None:
     """The active overlay, if any."""
     return _Process.overlay  # type: ignore[no-any-return]
-
-
-def _drop_warm_caches() -> None:
-    with _Process.lock:
-        managers = [*_Process.open, *([_Process.default] if _Process.default else [])]
-    for manager in managers:
-        manager.drop_warm_caches()

@@ -19,7 +19,7 @@ import importlib.metadata
 import itertools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -47,6 +47,9 @@ hookimpl = pluggy.HookimplMarker("daidai")
 """Marks a function or method as a daidai hook implementation."""
 
 _versions = itertools.count(1)
+change_listeners: list[Callable[[DaidaiPluginManager], None]] = []
+"""Called whenever plugins change (the manager module drops warm caches: a new plugin may
+implement a lifecycle hook that warm calls would otherwise skip)."""
 
 
 @attrs.frozen
@@ -105,6 +108,8 @@ class DaidaiPluginManager(pluggy.PluginManager):
         self._catalogs = None
         self._active = {}
         self.version = next(_versions)
+        for listener in list(change_listeners):
+            listener(self)
 
     def layer_of(self, name: str) -> str:
         return self._layers.get(name, "manager")

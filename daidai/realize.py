@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import sys
 import threading
-from collections.abc import Generator
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from daidai import aio
 from daidai.component import Component
 from daidai.errors import BuildError, CycleError, DaidaiError, chain_text
+from daidai.lifecycle import ArtifactSetup, ArtifactTeardown, CallRecord
 from daidai.resolve import Node, Ready, too_deep
 from daidai.store import MISSING, Claim, Finalizer
+
+if TYPE_CHECKING:
+    from daidai.plugins import DaidaiPluginManager
+
+logger = logging.getLogger("daidai")
 
 
 @attrs.define(slots=True, eq=False)
@@ -44,7 +52,6 @@ class Await:
 
     coroutine: Any
     node: Node
-
 
 
 Steps = Generator[Wait | Await, Any, Any]
@@ -107,26 +114,105 @@ def _forget(stack: list[tuple[Node, tuple[str, ...]]], entry: tuple[Node, tuple[
 def _build(
     node: Node, kwargs: dict[str, Any]
 ) -> Generator[Wait | Await, Any, tuple[Any, Finalizer | None]]:
+    """Run the artifact's function, through the setup hook when a plugin implements it."""
     component = node.component
     args = _positional_only(component, kwargs)
     label = component.label
-    if component.is_async_generator:
-        agen = component.fn(*args, **kwargs)
-        value, loop = yield Await(_first_step_unadopted(agen), node)
-        return value, Finalizer(
-            label, async_=lambda: _finish_async_generator(agen, label), loop=loop
-        )
-    if component.is_async:
-        value, _loop = yield Await(component.fn(*args, **kwargs), node)
+    generators: list[Any] = []
+
+    def start() -> Any:
+        """The synchronous part of a build: a value, or an awaitable for async artifacts."""
+        if component.is_async_generator:
+            generators.append(component.fn(*args, **kwargs))
+            return _first_step_unadopted(generators[0])
+        if component.is_generator:
+            generators.append(component.fn(*args, **kwargs))
+            try:
+                return next(generators[0])
+            except StopIteration:
+                raise DaidaiError(f"{label} is a generator but never yielded its value") from None
+        return component.fn(*args, **kwargs)
+
+    plugins = node.plugins
+    recording = plugins.is_active("daidai_record_call")
+    started, clock = (time.time(), time.perf_counter()) if recording else (0.0, 0.0)
+    try:
+        if plugins.is_active("daidai_artifact_setup"):
+            setup = ArtifactSetup(component, node.config, start)
+            plugins.hook.daidai_artifact_setup(setup=setup)
+            value = setup.value
+        else:
+            value = start()
+        loop = None
+        if component.is_async:
+            value, loop = yield Await(value, node)
+    except BaseException as exc:
+        if recording:
+            _record(plugins, component, node.config, started, clock, exc)
+        raise
+    if recording:
+        _record(plugins, component, node.config, started, clock, None)
+    if not generators:
         return value, None
-    if component.is_generator:
-        gen = component.fn(*args, **kwargs)
-        try:
-            value = next(gen)
-        except StopIteration:
-            raise DaidaiError(f"{label} is a generator but never yielded its value") from None
-        return value, Finalizer(label, sync=lambda: _finish_generator(gen, label))
-    return component.fn(*args, **kwargs), None
+    if component.is_async_generator:
+        agen = generators[0]
+        return value, _finalizer(
+            plugins, component, async_=lambda: _finish_async_generator(agen, label), loop=loop
+        )
+    gen = generators[0]
+    return value, _finalizer(plugins, component, sync=lambda: _finish_generator(gen, label))
+
+
+def _finalizer(
+    plugins: DaidaiPluginManager,
+    component: Component,
+    *,
+    sync: Callable[[], None] | None = None,
+    async_: Callable[[], Awaitable[None]] | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Finalizer:
+    """A finalizer that goes through the teardown hook if a plugin implements it by then."""
+
+    def through_hooks(run: Callable[[], Any]) -> Any:
+        if not plugins.is_active("daidai_artifact_teardown"):
+            return run()
+        teardown = ArtifactTeardown(component, run)
+        plugins.hook.daidai_artifact_teardown(teardown=teardown)
+        return teardown.result
+
+    if sync is not None:
+        run_sync = sync
+        return Finalizer(component.label, sync=lambda: through_hooks(run_sync))
+    assert async_ is not None
+    run_async = async_
+    return Finalizer(component.label, async_=lambda: through_hooks(run_async), loop=loop)
+
+
+def _record(
+    plugins: DaidaiPluginManager,
+    component: Component,
+    config: Mapping[str, Any],
+    started: float,
+    clock: float,
+    error: BaseException | None,
+) -> None:
+    record = CallRecord(
+        kind=component.kind,
+        component=component,
+        config=config,
+        started=started,
+        duration=time.perf_counter() - clock,
+        error=error,
+    )
+    record_call(plugins, record)
+
+
+def record_call(plugins: DaidaiPluginManager, record: CallRecord) -> None:
+    """Tell recording plugins; a recorder's failure is logged, never raised into user code."""
+    try:
+        plugins.hook.daidai_record_call(record=record)
+    except Exception:
+        logger.exception("daidai: a daidai_record_call implementation failed")
 
 
 def _positional_only(component: Component, kwargs: dict[str, Any]) -> list[Any]:

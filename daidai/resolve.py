@@ -28,6 +28,7 @@ from daidai.store import MISSING, Store
 if TYPE_CHECKING:
     from daidai.manager import ModelManager
     from daidai.overlay import Overlay
+    from daidai.plugins import DaidaiPluginManager
 
 CALL_DEPTH = 1 << 30  # call stores outlive no manager: deeper than any manager
 
@@ -51,6 +52,7 @@ class Node:
     store: Store
     deps: list[tuple[str, Node | Ready]]
     chain: tuple[str, ...]
+    plugins: DaidaiPluginManager
 
     @property
     def depth(self) -> int:
@@ -190,7 +192,15 @@ class Planner:
         found = self._lookup(component, key, claimer)
         if found is not None:
             return found
-        return Node(component, config, key, store, deps, tuple(c.name for c in inner_chain))
+        return Node(
+            component,
+            config,
+            key,
+            store,
+            deps,
+            tuple(c.name for c in inner_chain),
+            self.manager.plugins_for(component),
+        )
 
     def _merge_config(
         self,
