@@ -190,17 +190,28 @@ def _closest(dependent: Component, target: Component) -> Component:
     if dependent.name == target.name and dependent_file.name == CONF_NAME:
         # An override asking for its own name wants what it replaces: look farther up.
         confs = [c for c in confs if c.directory != dependent_file.parent]
-    target_dir = Path(target.path).resolve().parent if Path(target.path).exists() else None
-    dependent_dir = dependent_file.parent
+    return effective_among(confs, dependent_file.parent, target, requester=dependent)
+
+
+def effective_among(
+    confs: list[ConfModule],
+    directory: Path,
+    target: Component,
+    *,
+    requester: Component | None = None,
+) -> Component:
+    """The definition of ``target``'s name in effect in ``directory``, given the confs visible
+    from it (nearest first): the nearest conf defining the name wins if it is closer to
+    ``directory`` than ``target``'s own definition."""
+    target_path = Path(target.path)
+    target_dir = target_path.resolve().parent if target_path.exists() else None
     for conf in confs:
         candidate = conf.components.get(target.name)
-        if candidate is None or candidate is dependent:
+        if candidate is None or candidate is requester:
             continue
-        if candidate is target:
+        if candidate is target or not _closer(conf.directory, target_dir, directory):
             return target
-        if _closer(conf.directory, target_dir, dependent_dir):
-            return candidate
-        return target
+        return candidate
     return target
 
 
