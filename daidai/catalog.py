@@ -37,7 +37,11 @@ class RemoteInfo:
 
 @runtime_checkable
 class Fetcher(Protocol):
-    """Reads files for one or more URL protocols (``s3``, ``https``, ``file``, ...)."""
+    """Reads files for one or more URL protocols (``s3``, ``https``, ``file``, ...).
+
+    ``options`` are the file options of the dependency: a fetcher reads ``storage_options``
+    (for the filesystem or client) and ``open_options`` (for opening) and ignores the others.
+    """
 
     def info(self, url: str, options: Mapping[str, Any]) -> RemoteInfo:
         """Size, etag and mtime of ``url``; raise ``FileNotFoundError`` if it does not exist."""
@@ -176,7 +180,12 @@ class Catalog(Generic[T]):
         return self._entries[name].plugin
 
     def entries(self) -> list[Entry]:
+        """Entries sorted by name (for listings)."""
         return sorted(self._entries.values(), key=lambda e: e.name)
+
+    def in_order(self) -> list[Entry]:
+        """Entries in registration order: layer by layer, then as each plugin registered them."""
+        return list(self._entries.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -26,7 +26,7 @@ import attrs
 import pluggy
 
 from daidai import core_hooks, hookspecs
-from daidai.catalog import KINDS, LAYERS, Catalog, CatalogError, Kind, Register
+from daidai.catalog import KINDS, LAYERS, Catalog, CatalogError, Kind, Register, Serializer
 from daidai.errors import ConfigError
 
 CORE = "daidai.core"
@@ -178,6 +178,45 @@ class DaidaiPluginManager(pluggy.PluginManager):
         for plugin in plugins:
             derived.register(_load_if_named(plugin), layer=layer)
         return derived
+
+
+def choose_serializer(value: Any, plugins: DaidaiPluginManager | None = None) -> Serializer:
+    """The serializer that stores ``value``.
+
+    Candidates are the registered serializers whose ``accepts`` says yes, safe formats first
+    (in registration order), unsafe ones (pickle) last. ``daidai_choose_serializer`` may pick
+    any candidate by name; without an answer the first candidate wins.
+    """
+    pm = plugins or plugin_manager()
+    entries = pm.catalog("serializer").in_order()
+    accepting = [e for e in entries if _accepts(e.value, value)]
+    if not accepting:
+        names = ", ".join(e.name for e in entries) or "none"
+        raise CatalogError(
+            f"no registered serializer accepts a {type(value).__module__}."
+            f"{type(value).__qualname__} (registered: {names}); register one with "
+            "daidai_register_serializers"
+        )
+    ranked = [e for e in accepting if getattr(e.value, "safe", False)] + [
+        e for e in accepting if not getattr(e.value, "safe", False)
+    ]
+    candidates = [e.name for e in ranked]
+    chosen = pm.hook.daidai_choose_serializer(value=value, candidates=candidates)
+    if chosen is None:
+        return ranked[0].value  # type: ignore[no-any-return]
+    if chosen not in candidates:
+        raise CatalogError(
+            f"daidai_choose_serializer chose {chosen!r}, which is not among the serializers "
+            f"that accept this value: {', '.join(candidates)}"
+        )
+    return ranked[candidates.index(chosen)].value  # type: ignore[no-any-return]
+
+
+def _accepts(serializer: Any, value: Any) -> bool:
+    try:
+        return bool(serializer.accepts(value))
+    except Exception:
+        return False
 
 
 def _is_hookimpl(function: Any) -> bool:

@@ -144,3 +144,25 @@ def test_lifecycle_hooks_are_inactive_with_the_default_plugins() -> None:
     assert pm.is_active("daidai_record_call")
     pm.unregister(name="watcher")
     assert not pm.is_active("daidai_record_call")
+
+
+def test_choose_serializer_prefers_safe_formats_and_asks_the_hook() -> None:
+    import numpy as np
+
+    from daidai.plugins import choose_serializer
+
+    assert choose_serializer({"a": [1, 2]}).name == "json"
+    assert choose_serializer(np.arange(3)).name == "npy"
+    assert choose_serializer(object()).name == "pickle"  # the unsafe fallback, last
+
+    class PreferPickle:
+        @hookimpl
+        def daidai_choose_serializer(self, value: Any, candidates: list[str]) -> str | None:
+            return "pickle" if "pickle" in candidates else None
+
+    pm = plugin_manager()
+    pm.register(PreferPickle(), name="prefer-pickle", layer="manager")
+    try:
+        assert choose_serializer({"a": 1}).name == "pickle"
+    finally:
+        pm.unregister(name="prefer-pickle")
