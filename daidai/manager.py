@@ -130,6 +130,7 @@ class ModelManager:
             else inherited
         )
         self._conf_plugins: dict[tuple[object, ...], DaidaiPluginManager] = {}
+        self._plugins_by_component: dict[Component, tuple[int, DaidaiPluginManager]] = {}
 
         preload_items = self._parse_preload(preload)
         for component, cfg in (config or {}).items():
@@ -410,15 +411,20 @@ class ModelManager:
         process-wide plugins, this manager's ``plugins=`` and its ancestors', and the hooks of
         the ``daidai_conf.py`` files at or above the component's directory."""
         base = self._plugins or plugin_manager()
+        cached = self._plugins_by_component.get(component)
+        if cached is not None and cached[0] == base.version:
+            return cached[1]
         confs = discovery.hook_confs_for(component)
-        if not confs:
-            return base
-        key = (base.version, *confs)
-        derived = self._conf_plugins.get(key)
-        if derived is None:
-            derived = base.derive([conf.module for conf in confs], layer="conf")
-            self._conf_plugins[key] = derived
-        return derived
+        found = base
+        if confs:
+            key = (base.version, *confs)
+            derived = self._conf_plugins.get(key)
+            if derived is None:
+                derived = base.derive([conf.module for conf in confs], layer="conf")
+                self._conf_plugins[key] = derived
+            found = derived
+        self._plugins_by_component[component] = (base.version, found)
+        return found
 
     @staticmethod
     def overlay_now() -> Any:

@@ -271,6 +271,9 @@ _global: DaidaiPluginManager | None = None
 def plugin_manager() -> DaidaiPluginManager:
     """The process-wide plugin manager (built-ins and entry points), created on first use."""
     global _global
+    found = _global
+    if found is not None:
+        return found
     with _global_lock:
         if _global is None:
             pm = DaidaiPluginManager()
