@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import sys
 import threading
 import types
@@ -146,8 +147,20 @@ def _same_file(a: str | Path, b: Path) -> bool:
 
 
 def _load(file: Path) -> types.ModuleType:
+    return import_path(file, "daidai_conf")
+
+
+def import_path(file: Path, prefix: str) -> types.ModuleType:
+    """Import ``file`` under a name of its own (``prefix`` + a digest of its path), once.
+
+    For files that cannot be imported by a dotted name (no package, or the name is taken);
+    the module is in ``sys.modules`` only if it imported without error.
+    """
     digest = hashlib.blake2b(str(file.resolve()).encode(), digest_size=6).hexdigest()
-    name = f"daidai_conf_{digest}"
+    name = f"{prefix}_{digest}_{re.sub(r'[^0-9A-Za-z_]', '_', file.stem)}"
+    existing = sys.modules.get(name)
+    if existing is not None:
+        return existing
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot import {file}")

@@ -11,7 +11,6 @@ components defined there plus everything they depend on. Each one gets a *status
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -144,20 +143,7 @@ def _import_file(file: Path) -> None:
             if _same(getattr(module, "__file__", None), file):
                 return
     # The name is taken by another module (or is not a valid one): load it under its own.
-    digest = hashlib.blake2b(str(file).encode(), digest_size=6).hexdigest()
-    unique = f"daidai_list_{digest}_{re.sub(r'[^0-9A-Za-z_]', '_', file.stem)}"
-    if unique in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(unique, file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[unique] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[unique]
-        raise
+    discovery.import_path(file, "daidai_list")
 
 
 def _import_target(file: Path) -> tuple[Path, str]:
