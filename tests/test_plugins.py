@@ -166,3 +166,20 @@ def test_choose_serializer_prefers_safe_formats_and_asks_the_hook() -> None:
         assert choose_serializer({"a": 1}).name == "pickle"
     finally:
         pm.unregister(name="prefer-pickle")
+
+
+def test_a_missing_format_gives_an_install_hint_and_hints_never_shadow_entries() -> None:
+    pm = DaidaiPluginManager()
+
+    class NeedsYaml:
+        @hookimpl
+        def daidai_register_serializers(self, register: Register) -> None:
+            register("json-ish", object())
+            register.hint("yaml", "The yaml format needs PyYAML: pip install pyyaml.")
+            register.hint("json-ish", "never shown: the entry exists")
+
+    pm.register(NeedsYaml(), name="needs-yaml", layer="entrypoint")
+    catalog = pm.catalog("serializer")
+    with pytest.raises(CatalogError, match="pip install pyyaml"):
+        catalog.get("yaml")
+    assert catalog.get("json-ish") is not None

@@ -192,4 +192,6 @@ def daidai_register_serializers(register: Register) -> None:
     register("bytes", BytesSerializer())
     if importlib.util.find_spec("numpy") is not None:
         register("npy", NpySerializer())
+    else:
+        register.hint("npy", "The npy format stores numpy arrays: pip install numpy.")
     register("pickle", PickleSerializer())
