@@ -1,14 +1,8 @@
-"""Root conftest: keeps every test run away from the user's real daidai state."""
+"""Root conftest: plugins the whole suite relies on.
 
-from __future__ import annotations
+daidai's own pytest plugin (loaded through its ``pytest11`` entry point) already gives every
+test fresh ``DAIDAI_HOME`` and ``DAIDAI_CACHE_DIR`` directories; ``pytester`` runs pytest
+inside tests of that plugin.
+"""
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _isolated_daidai_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path_factory.mktemp("daidai-home")
-    monkeypatch.setenv("DAIDAI_HOME", str(home))
-    monkeypatch.setenv("DAIDAI_CACHE_DIR", str(home / "cache"))
+pytest_plugins = ["pytester"]

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 APP = """
     from typing import Annotated
     from daidai import artifact, predictor
@@ -533,3 +531,13 @@ def test_teardown_errors_of_overridden_dependents_and_call_scope(
             "*call teardown failed*",
         ]
     )
+
+
+def test_this_suite_runs_with_isolated_daidai_dirs() -> None:
+    import os
+
+    home = os.environ["DAIDAI_HOME"]
+    cache = os.environ["DAIDAI_CACHE_DIR"]
+    assert "daidai-home" in home
+    assert "daidai-cache" in cache
+    assert os.path.isdir(home)
