@@ -29,7 +29,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from daidai.catalog import RemoteInfo
 from daidai.plugins import hookimpl
@@ -268,12 +268,28 @@ def install_hint(protocol: str) -> str:
 
 FETCHER = FsspecFetcher()
 
+# fsspec protocols that wrap another filesystem rather than name where files live: a file
+# dependency's URL never starts with them (caching is daidai's job), so they are not fetchers.
+WRAPPERS: Final = frozenset(
+    {
+        "async_wrapper",
+        "asyncwrapper",
+        "blockcache",
+        "cached",
+        "dir",
+        "filecache",
+        "generic",
+        "reference",
+        "simplecache",
+    }
+)
+
 
 @hookimpl
 def daidai_register_fetchers(register: Register) -> None:
     from fsspec.registry import known_implementations, registry
 
-    for protocol in sorted({*known_implementations, *registry}):
+    for protocol in sorted({*known_implementations, *registry} - WRAPPERS):
         if is_importable(protocol):
             register(protocol, FETCHER)
         else:
