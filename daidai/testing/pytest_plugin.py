@@ -33,7 +33,8 @@ are neither fixtures nor overridable). A name already used by a plugin fixture (
 cannot request it as its "super" fixture.
 
 This module imports nothing from daidai at import time; daidai is imported inside hooks and
-fixtures. (Python still runs ``daidai/__init__.py`` first, as the parent package.)
+fixtures. Python runs ``daidai/__init__.py`` first, as the parent package, and that file loads
+its names lazily, so coverage measured by a later plugin still sees the core's import.
 """
 
 from __future__ import annotations
