@@ -72,13 +72,12 @@ def realize(item: Node | Ready) -> Steps:
     if not mine:
         return (yield Wait(claim, node))
     building = _building_here()
-    full_chain = (*(building[-1][1] if building else ()), *node.chain)
-    entry = (node, full_chain)
+    entry = _Building(node, building[-1] if building else None)
     building.append(entry)
     try:
         value, finalizer = yield from _build(node, kwargs)
     except BaseException as exc:
-        error = _build_error(node, full_chain, exc)
+        error = _build_error(node, entry.full_chain(), exc)
         node.store.abandon(claim, error)
         if error is exc:
             raise
@@ -92,19 +91,32 @@ def realize(item: Node | Ready) -> Steps:
 _local = threading.local()
 
 
-def _building_here() -> list[tuple[Node, tuple[str, ...]]]:
+@attrs.define(slots=True, eq=False)
+class _Building:
+    """A build whose body runs in this thread, and the build whose body asked for it."""
+
+    node: Node
+    outer: _Building | None
+
+    def full_chain(self) -> tuple[str, ...]:
+        """The chain from the first request, across direct calls made in artifact bodies."""
+        outer = self.outer.full_chain() if self.outer is not None else ()
+        return (*outer, *self.node.chain)
+
+
+def _building_here() -> list[_Building]:
     """Builds whose bodies run in this thread, with the full chain that led to each.
 
     An artifact body may call other artifacts directly (``model()``), starting a new plan; this
     stack joins the chains for error messages and tells a cycle through such calls from a wait.
     """
-    stack: list[tuple[Node, tuple[str, ...]]] | None = getattr(_local, "stack", None)
+    stack: list[_Building] | None = getattr(_local, "stack", None)
     if stack is None:
         stack = _local.stack = []
     return stack
 
 
-def _forget(stack: list[tuple[Node, tuple[str, ...]]], entry: tuple[Node, tuple[str, ...]]) -> None:
+def _forget(stack: list[_Building], entry: _Building) -> None:
     for index in range(len(stack) - 1, -1, -1):
         if stack[index] is entry:
             del stack[index]
@@ -332,7 +344,7 @@ def _await_sync(request: Await, requester: str) -> tuple[Any, asyncio.AbstractEv
 def _cycle_through_calls(node: Node) -> CycleError:
     """This thread waits for a build it is running itself: a body asked for its own result."""
     building = _building_here()
-    chain = building[-1][1] if building else ()
+    chain = building[-1].full_chain() if building else ()
     path = [*chain, *node.chain]
     first = path.index(node.component.name) if node.component.name in path else 0
     return CycleError(

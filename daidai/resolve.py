@@ -51,8 +51,14 @@ class Node:
     key: Hashable
     store: Store
     deps: list[tuple[str, Node | Ready]]
-    chain: tuple[str, ...]
+    requested_by: tuple[Component, ...]
+    """The components that led here, this one last (names computed only for messages)."""
     plugins: DaidaiPluginManager
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """``("classify", "model", "weights")``: the request chain, for error messages."""
+        return tuple(c.name for c in self.requested_by)
 
     @property
     def depth(self) -> int:
@@ -178,7 +184,7 @@ class Planner:
                     ),
                 )
             )
-        key = (
+        key = InstanceKey(
             component,
             config_key(config),
             tuple(dep.key for _, dep in deps),
@@ -198,7 +204,7 @@ class Planner:
             key,
             store,
             deps,
-            tuple(c.name for c in inner_chain),
+            inner_chain,
             self.manager.plugins_for(component),
         )
 
@@ -274,21 +280,52 @@ class Planner:
         return home.store
 
     def _lookup(self, component: Component, key: Hashable, claimer: Any) -> Ready | None:
+        """An instance already built under ``key``, with the key it was stored under (so the
+        keys of dependents share it and compare by identity)."""
+        stores: list[Store] = []
         if component.scope is Scope.CALL:
             assert self.frame is not None
-            value = self.frame.get_store().get(key)
-            return None if value is MISSING else Ready(value, key, CALL_DEPTH)
-        if self.overlay is not None:
-            value = self.overlay.store.get(key)
-            if value is not MISSING:
-                return Ready(value, key, self.overlay.store.depth)
-        for manager in self.chain_managers:
-            value = manager.store.get(key)
-            if value is not MISSING:
-                return Ready(value, key, manager.depth)
-            if manager is claimer:
-                break
+            stores.append(self.frame.get_store())
+        else:
+            if self.overlay is not None:
+                stores.append(self.overlay.store)
+            for manager in self.chain_managers:
+                stores.append(manager.store)
+                if manager is claimer:
+                    break
+        for store in stores:
+            entry = store.entry(key)
+            if entry is not None:
+                return Ready(entry[1], entry[0], store.depth)
         return None
+
+
+class InstanceKey:
+    """The identity of an instance: ``(component, configuration, dependency keys, claim)``.
+
+    Dependency keys nest, so a plain tuple would be hashed again down the whole chain on every
+    dictionary lookup (tuples do not cache their hash). This key hashes once; keys reused from
+    a store are the stored objects, so comparing a dependent's parts is an identity check.
+    """
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, *parts: Hashable) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, InstanceKey) or other._hash != self._hash:
+            return False
+        return self.parts == other.parts
+
+    def __repr__(self) -> str:
+        return f"InstanceKey{self.parts!r}"
 
 
 def too_deep(component: Component) -> DaidaiError:

@@ -54,13 +54,23 @@ class Claim:
 class Store:
     """Instances keyed by identity, the claims being built, and the teardown stack."""
 
-    __slots__ = ("_claims", "_finalizers", "_instances", "_mutex", "closed", "depth", "label")
+    __slots__ = (
+        "_claims",
+        "_finalizers",
+        "_instances",
+        "_keys",
+        "_mutex",
+        "closed",
+        "depth",
+        "label",
+    )
 
     def __init__(self, label: str, depth: int) -> None:
         self.label = label
         self.depth = depth
         self.closed = False
         self._instances: dict[Hashable, Any] = {}
+        self._keys: dict[Hashable, Hashable] = {}
         self._claims: dict[Hashable, Claim] = {}
         self._finalizers: list[Finalizer] = []
         self._mutex = threading.Lock()
@@ -68,6 +78,14 @@ class Store:
     def get(self, key: Hashable) -> Any:
         """The instance for ``key``, or :data:`MISSING`."""
         return self._instances.get(key, MISSING)
+
+    def entry(self, key: Hashable) -> tuple[Hashable, Any] | None:
+        """``(the key the instance was stored under, the instance)``, or None."""
+        stored = self._keys.get(key)
+        if stored is None:
+            return None
+        value = self._instances.get(stored, MISSING)
+        return None if value is MISSING else (stored, value)
 
     def claim(self, key: Hashable) -> tuple[Any, Claim | None, bool]:
         """Return ``(instance, None, False)`` if built, ``(MISSING, claim, True)`` if the caller
@@ -102,6 +120,7 @@ class Store:
             stored = not self.closed
             if stored:
                 self._instances[claim.key] = value
+                self._keys[claim.key] = claim.key
                 if finalizer is not None:
                     self._finalizers.append(finalizer)
         if stored:
@@ -138,6 +157,7 @@ class Store:
             self.closed = True
             finalizers, self._finalizers = self._finalizers, []
             self._instances.clear()
+            self._keys.clear()
         return finalizers[::-1]
 
     def close(self) -> list[Exception]:
