@@ -158,3 +158,26 @@ def test_no_project_root_means_only_the_module_directory(
     # without a pyproject.toml or .git, discovery never walks above the module's directory
     assert confs_for(tmp_path / "loose" / "inner" / "mod.py") == []
     assert len(confs_for(tmp_path / "loose" / "mod.py")) == 1
+
+
+def test_hooks_in_a_daidai_conf_apply_at_and_below_its_directory_only(project: Path) -> None:
+    write(
+        project / "sub" / "daidai_conf.py",
+        """
+        from daidai.plugins import hookimpl
+
+        SEEN = []
+
+        @hookimpl
+        def daidai_record_call(record):
+            SEEN.append(record.component.name)
+        """,
+    )
+    use = importlib.import_module(f"{project.name}.sub.use").use
+    use2 = importlib.import_module(f"{project.name}.sub.deeper.use2").use2
+    tokenize = importlib.import_module(f"{project.name}.models").tokenize
+    assert tokenize("x") == "base:x"  # defined above the conf: not recorded
+    assert use("x") == "base:x"
+    assert use2("y") == "base:y"
+    conf = confs_for(project / "sub" / "use.py")[0].module
+    assert conf.SEEN == ["use", "use2"]
