@@ -108,8 +108,9 @@ class DaidaiPluginManager(pluggy.PluginManager):
         self._catalogs = None
         self._active = {}
         self.version = next(_versions)
-        for listener in list(change_listeners):
-            listener(self)
+        if self is _global:  # derived managers are built before anyone caches through them
+            for listener in list(change_listeners):
+                listener(self)
 
     def layer_of(self, name: str) -> str:
         return self._layers.get(name, "manager")
