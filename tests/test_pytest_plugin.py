@@ -541,3 +541,14 @@ def test_this_suite_runs_with_isolated_daidai_dirs() -> None:
     assert "daidai-home" in home
     assert "daidai-cache" in cache
     assert os.path.isdir(home)
+
+
+def test_an_old_pytest_gets_a_warning_and_a_working_run(project: pytest.Pytester) -> None:
+    # Simulate pytest < 9.1: no pytest.register_fixture when daidai's plugin configures itself.
+    project.makeconftest("import pytest\n\ndel pytest.register_fixture\n")
+    project.makepyfile(
+        test_old="import app\n\ndef test_plain():\n    assert 'real' in app.kind()\n"
+    )
+    result = run(project, "-W", "default")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*daidai's pytest plugin needs pytest >= 9.1*"])

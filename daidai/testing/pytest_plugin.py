@@ -74,6 +74,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(pytest, "register_fixture"):  # pytest < 9.1
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                "daidai's pytest plugin needs pytest >= 9.1 (pytest.register_fixture); "
+                f"pytest {pytest.__version__} is installed, so artifacts are not fixtures and "
+                "fixtures do not override them. Upgrade pytest, or disable the plugin with "
+                "-p no:daidai."
+            ),
+            stacklevel=2,
+        )
+        return
     scope = str(config.getini("daidai_namespace_scope")).strip() or "session"
     if scope not in SCOPES:
         raise pytest.UsageError(
@@ -372,7 +383,10 @@ def _daidai_test(
     """Isolate daidai's directories and apply this test's artifact overrides (an overlay)."""
     monkeypatch.setenv("DAIDAI_HOME", str(tmp_path_factory.mktemp("daidai-home")))
     monkeypatch.setenv("DAIDAI_CACHE_DIR", str(tmp_path_factory.mktemp("daidai-cache")))
-    state = request.config.stash[_STATE]
+    state = request.config.stash.get(_STATE, None)
+    if state is None:  # the plugin disabled itself (pytest too old)
+        yield
+        return
     names = state.overrides_visible(request.node) if _daidai_loaded() else []
     if not names:
         yield
