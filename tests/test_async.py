@@ -5,23 +5,18 @@ pytest-asyncio is not used: each test drives its coroutine with ``asyncio.run``.
 
 import asyncio
 import inspect
-import os
 import subprocess
-import sys
 import textwrap
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 
 import daidai
 from daidai import ModelManager, artifact, current_manager, predictor
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Client:
@@ -737,7 +732,7 @@ def test_task_awaits_a_build_running_in_another_thread() -> None:
 
 
 def test_async_generator_of_default_manager_torn_down_at_interpreter_exit(
-    tmp_path: Path,
+    run_python: Callable[[str], subprocess.CompletedProcess[str]],
 ) -> None:
     code = textwrap.dedent(
         """
@@ -760,16 +755,6 @@ def test_async_generator_of_default_manager_torn_down_at_interpreter_exit(
         print("end of script", flush=True)
         """
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["open", "s", "end of script", "close"]

@@ -6,19 +6,15 @@ test fails if daidai builds too often, shares the wrong instance or tears down i
 """
 
 import asyncio
-import os
 import subprocess
-import sys
 import textwrap
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
 
 import daidai
 from daidai import ModelManager, artifact, current_manager, predictor
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Model:
@@ -792,7 +788,9 @@ def test_lazy_use_without_manager_uses_a_default_manager() -> None:
     assert current_manager() is default
 
 
-def test_default_manager_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
+def test_default_manager_is_closed_at_interpreter_exit(
+    run_python: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     code = textwrap.dedent(
         """
         from typing import Annotated
@@ -819,17 +817,7 @@ def test_default_manager_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
         print("end of script", flush=True)
         """
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "setup dependency",
@@ -843,7 +831,9 @@ def test_default_manager_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_manager_left_open_is_closed_at_interpreter_exit(tmp_path: Path) -> None:
+def test_manager_left_open_is_closed_at_interpreter_exit(
+    run_python: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     code = textwrap.dedent(
         """
         from daidai import ModelManager, artifact
@@ -857,17 +847,7 @@ def test_manager_left_open_is_closed_at_interpreter_exit(tmp_path: Path) -> None
         print("end of script", flush=True)
         """
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["end of script", "teardown model"]
 
